@@ -1,0 +1,116 @@
+"""POD.fit against scikit-learn's PCA solvers and the bare product, the irreducible work.
+
+Run with ``nox -s perf`` (or ``pytest benchmarks/test_pod_speed.py``). Order matters:
+references run first so that each POD benchmark can divide by them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.decomposition import PCA
+
+from dimred import POD
+
+N_COMPONENTS = 50
+
+
+@pytest.fixture(scope="module")
+def tall():
+    """60000 x 784 float32, low-rank plus noise with a common offset (MNIST's shape)."""
+    rng = np.random.default_rng(0)
+    signal = rng.standard_normal((60000, 40), dtype=np.float32) @ rng.standard_normal(
+        (40, 784), dtype=np.float32
+    )
+    return signal + 0.1 * rng.standard_normal((60000, 784), dtype=np.float32) + 5.0
+
+
+@pytest.fixture(scope="module")
+def wide():
+    """500 x 100000 float64: few snapshots of a large grid."""
+    rng = np.random.default_rng(1)
+    return rng.standard_normal((500, 60)) @ rng.standard_normal((60, 100000)) + rng.standard_normal(
+        (500, 100000)
+    )
+
+
+def test_bare_product_tall(timed, tall):
+    timed("bare_product_tall", lambda: tall.T @ tall)
+
+
+def test_pca_covariance_eigh_tall(timed, tall):
+    timed(
+        "pca_covariance_eigh_tall",
+        lambda: PCA(N_COMPONENTS, svd_solver="covariance_eigh").fit(tall),
+    )
+
+
+def test_pca_full_tall(timed, tall):
+    timed("pca_full_tall", lambda: PCA(N_COMPONENTS, svd_solver="full").fit(tall), rounds=2)
+
+
+def test_pca_randomized_tall(timed, tall):
+    timed(
+        "pca_randomized_tall",
+        lambda: PCA(N_COMPONENTS, svd_solver="randomized", random_state=0).fit(tall),
+        rounds=3,
+    )
+
+
+def test_pod_tall(timed, tall):
+    timed(
+        "pod_tall",
+        lambda: POD(N_COMPONENTS).fit(tall),
+        against={
+            "bare_product_tall": 1.3,
+            "pca_covariance_eigh_tall": 1.0,
+            "pca_full_tall": None,
+            "pca_randomized_tall": None,
+        },
+    )
+
+
+def test_bare_product_wide(timed, wide):
+    timed("bare_product_wide", lambda: wide @ wide.T, rounds=3)
+
+
+def test_pca_full_wide(timed, wide):
+    timed("pca_full_wide", lambda: PCA(N_COMPONENTS, svd_solver="full").fit(wide), rounds=2)
+
+
+def test_pca_randomized_wide(timed, wide):
+    timed(
+        "pca_randomized_wide",
+        lambda: PCA(N_COMPONENTS, svd_solver="randomized", random_state=0).fit(wide),
+        rounds=3,
+    )
+
+
+def test_pod_wide(timed, wide):
+    timed(
+        "pod_wide",
+        lambda: POD(N_COMPONENTS).fit(wide),
+        rounds=3,
+        against={"pca_full_wide": 0.3, "bare_product_wide": None, "pca_randomized_wide": None},
+    )
+
+
+@pytest.fixture(scope="module")
+def many_snapshots():
+    """3000 x 20000 float64: a Gram matrix large enough for the subset eigensolver."""
+    rng = np.random.default_rng(2)
+    return rng.standard_normal((3000, 40)) @ rng.standard_normal((40, 20000))
+
+
+def test_pod_all_modes_many_snapshots(timed, many_snapshots):
+    timed("pod_all_modes_snapshots", lambda: POD().fit(many_snapshots), rounds=2)
+
+
+def test_pod_leading_modes_many_snapshots(timed, many_snapshots):
+    """50 of 3000 eigenpairs instead of all of them: what the subset solver saves."""
+    timed(
+        "pod_50_modes_snapshots",
+        lambda: POD(N_COMPONENTS).fit(many_snapshots),
+        rounds=2,
+        against={"pod_all_modes_snapshots": None},
+    )

@@ -1,0 +1,18 @@
+"""dimred: a comparative dimensionality-reduction benchmark.
+
+Four methods under one scikit-learn contract (``fit`` / ``transform`` /
+``inverse_transform`` / ``score`` in nats / ``reconstruction_error``):
+:class:`POD`, :class:`PCA`, :class:`AE` and :class:`VAE`.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from dimred._pca import PCA
+from dimred._pod import POD
+
+try:
+    __version__ = version("dimred")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = ["PCA", "POD", "__version__"]

@@ -1,0 +1,391 @@
+"""Proper orthogonal decomposition by eigendecomposition."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.linalg
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils.extmath import svd_flip
+from sklearn.utils.validation import check_is_fitted
+
+from dimred._base import ReducerMixin
+from dimred._ppca import ppca_log_likelihood
+
+
+class POD(ReducerMixin, BaseEstimator):
+    """Proper orthogonal decomposition (POD) by eigendecomposition.
+
+    The modes are the leading eigenvectors of the sample covariance of the (centred,
+    optionally weighted) data and each eigenvalue is its mode's energy. Two routes give
+    the same modes:
+
+    - ``"covariance"``: eigendecomposition of the ``n_features x n_features`` matrix
+      ``Xc^T Xc``; cheap for tall data.
+    - ``"snapshots"``: Sirovich's method of snapshots, eigendecomposition of the
+      ``n_samples x n_samples`` Gram matrix ``Xc Xc^T``, modes recovered as
+      ``Xc^T v / sqrt(lambda)``; cheap for wide data (many grid points, few snapshots).
+
+    With ``n_components`` an int only those eigenpairs are computed (LAPACK ``syevr``).
+    Attributes follow :class:`sklearn.decomposition.PCA` (``n - 1`` denominators), so with
+    uniform weights a fitted POD equals ``PCA(svd_solver="full")``.
+
+    Parameters
+    ----------
+    n_components : int, float or None, default=None
+        Number of modes. An int keeps that many; a float in (0, 1) keeps the fewest modes
+        whose cumulative energy fraction reaches it; None keeps ``min(n_samples,
+        n_features)``.
+    method : {"auto", "covariance", "snapshots"}, default="auto"
+        Which matrix to decompose. ``"auto"`` picks the smaller one.
+    weights : array-like of shape (n_features,), default=None
+        Positive inner-product weights, e.g. cell areas or volumes on a non-uniform grid.
+        Modes are orthonormal in ``<u, v>_w = sum(w * u * v)``, and energy and
+        reconstruction error are measured in that norm. None means uniform weights of 1.
+    center : bool, default=True
+        Subtract the mean snapshot before decomposing. Without it the first mode
+        captures the mean.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components_, n_features)
+        The modes, one per row, orthonormal in the weighted inner product.
+    explained_variance_ : ndarray of shape (n_components_,)
+        Energy of each mode: eigenvalue of the weighted covariance, ``n - 1`` denominator,
+        in squared data units (times weight units).
+    explained_variance_ratio_ : ndarray of shape (n_components_,)
+        Fraction of the total energy in each mode.
+    singular_values_ : ndarray of shape (n_components_,)
+        Singular values of the centred, weighted data matrix.
+    mean_ : ndarray of shape (n_features,)
+        Mean snapshot (zeros when ``center=False``).
+    n_components_ : int
+        Number of modes kept.
+    noise_variance_ : float
+        Mean energy of the discarded directions (probabilistic-PCA noise variance).
+    weights_ : ndarray of shape (n_features,) or None
+        Validated inner-product weights.
+    method_ : str
+        The route taken, ``"covariance"`` or ``"snapshots"``.
+    n_samples_ : int
+        Number of snapshots seen in fit.
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen in fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    dimred.PCA : scikit-learn's PCA under the same contract.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dimred import POD
+    >>> X = np.random.default_rng(0).normal(size=(20, 500))   # 20 snapshots, 500 points
+    >>> pod = POD(n_components=3).fit(X)
+    >>> pod.method_
+    'snapshots'
+    >>> pod.transform(X).shape
+    (20, 3)
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            None,
+        ],
+        "method": [StrOptions({"auto", "covariance", "snapshots"})],
+        "weights": ["array-like", None],
+        "center": ["boolean"],
+    }
+
+    def __init__(self, n_components=None, *, method="auto", weights=None, center=True):
+        self.n_components = n_components
+        self.method = method
+        self.weights = weights
+        self.center = center
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: ArrayLike, y: None = None) -> POD:
+        """Compute the POD modes of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Snapshots, one per row.
+        y : Ignored
+
+        Returns
+        -------
+        self : POD
+        """
+        X = self._validate_input(X, reset=True)
+        n_samples, n_features = X.shape
+        self.weights_ = self._validate_weights(n_features)
+        n_modes = self._requested_modes(n_samples, n_features)
+
+        # The mean is accumulated in float64 whatever the input. Each block is centred
+        # before its product: X^T X - n mu mu^T would cancel catastrophically in float32.
+        mean = X.mean(axis=0, dtype=np.float64) if self.center else np.zeros(n_features)
+        root_weights = None if self.weights_ is None else np.sqrt(self.weights_)
+        self.method_ = self._choose_method(n_samples, n_features)
+        energies, modes, total_energy = _leading_modes(
+            X, mean.astype(X.dtype), root_weights, self.method_, n_modes
+        )
+
+        # Energy fraction: the fewest modes reaching it, as scikit-learn counts them.
+        if isinstance(self.n_components, Real) and 0 < self.n_components < 1:
+            cumulative = np.cumsum(energies) / total_energy
+            keep = int(np.searchsorted(cumulative, self.n_components, side="right")) + 1
+            keep = min(keep, energies.size)
+            energies, modes = energies[:keep], modes[:, :keep]
+
+        _, modes_t = svd_flip(None, np.ascontiguousarray(modes.T), u_based_decision=False)
+        n_kept = energies.size
+        denominator = n_samples - 1
+        rank_bound = min(n_samples, n_features)
+        discarded = max(total_energy - energies.sum(), 0.0)
+
+        components = modes_t
+        if self.weights_ is not None:
+            components = modes_t / np.sqrt(self.weights_)
+        self.components_ = components.astype(X.dtype)
+        self.explained_variance_ = (energies / denominator).astype(X.dtype)
+        self.explained_variance_ratio_ = (energies / total_energy).astype(X.dtype)
+        self.singular_values_ = np.sqrt(energies).astype(X.dtype)
+        self.mean_ = mean.astype(X.dtype)
+        self.n_components_ = n_kept
+        self.n_samples_ = n_samples
+        self.noise_variance_ = (
+            float(discarded / denominator / (rank_bound - n_kept))
+            if n_kept < rank_bound
+            else 0.0
+        )
+        return self
+
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        """Project ``X`` on the modes: the weighted inner products ``<x - mean, mode>_w``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_), dtype of ``X``
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        codes = (X - self.mean_) @ self._encoder().T
+        return codes.astype(X.dtype, copy=False)
+
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
+        """Reconstruct snapshots from modal coefficients.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+            Modal coefficients, as returned by ``transform``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features), dtype of the codes
+        """
+        codes = self._validate_codes(X)
+        return (codes @ self.components_ + self.mean_).astype(codes.dtype, copy=False)
+
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
+        """Exact probabilistic-PCA log-likelihood of each sample, in nats.
+
+        With uniform weights this equals :meth:`sklearn.decomposition.PCA.score_samples`.
+        With weights ``w`` the model is fitted to ``sqrt(w) * x`` and the density is
+        mapped back to ``x`` (change of variables, ``+ sum(log w) / 2``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        centered = np.asarray(X, dtype=np.float64) - self.mean_
+        basis = np.asarray(self.components_, dtype=np.float64)
+        jacobian = 0.0
+        if self.weights_ is not None:
+            root_weights = np.sqrt(self.weights_)
+            centered *= root_weights
+            basis = basis * root_weights
+            jacobian = 0.5 * np.sum(np.log(self.weights_))
+        log_likelihood = ppca_log_likelihood(
+            centered, basis, self.explained_variance_, self.noise_variance_
+        )
+        return (log_likelihood + jacobian).astype(X.dtype, copy=False)
+
+    def _encoder(self) -> np.ndarray:
+        """Rows that map a centred snapshot to its coefficients (``W`` folded in)."""
+        if self.weights_ is None:
+            return self.components_
+        return (self.components_ * self.weights_).astype(self.components_.dtype)
+
+    def _feature_weights(self) -> np.ndarray | None:
+        return self.weights_
+
+    def _count_parameters(self) -> int:
+        return self.components_.size + self.mean_.size
+
+    def _validate_weights(self, n_features: int) -> np.ndarray | None:
+        if self.weights is None:
+            return None
+        weights = check_array(
+            self.weights, ensure_2d=False, dtype=np.float64, input_name="weights"
+        )
+        if weights.ndim != 1 or weights.shape[0] != n_features:
+            raise ValueError(
+                f"weights must be a 1-D array with one positive weight per feature "
+                f"({n_features}), got shape {weights.shape}."
+            )
+        if np.any(weights <= 0):
+            raise ValueError(
+                "weights must be strictly positive (they define an inner product); "
+                f"found {np.sum(weights <= 0)} weight(s) <= 0."
+            )
+        return weights
+
+    def _requested_modes(self, n_samples: int, n_features: int) -> int | None:
+        """Eigenpairs to compute: an int, or None for all of them."""
+        rank_bound = min(n_samples, n_features)
+        if self.n_components is None:
+            return rank_bound
+        if isinstance(self.n_components, Integral):
+            if self.n_components > rank_bound:
+                raise ValueError(
+                    f"n_components={self.n_components} must be between 1 and "
+                    f"min(n_samples, n_features)={rank_bound}."
+                )
+            return int(self.n_components)
+        return None  # an energy fraction needs the whole spectrum
+
+    def _choose_method(self, n_samples: int, n_features: int) -> str:
+        if self.method != "auto":
+            return self.method
+        return "snapshots" if n_samples < n_features else "covariance"
+
+
+#: Bytes of data handled per block: large enough for BLAS to run at full rate, small
+#: enough that the centred copy of one block stays cheap whatever the size of X.
+_BLOCK_BYTES = 32 * 2**20
+
+
+def _leading_modes(
+    X: np.ndarray,
+    mean: np.ndarray,
+    root_weights: np.ndarray | None,
+    method: str,
+    n_modes: int | None,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Leading eigenpairs of ``Y^T Y`` with ``Y = (X - mean) * root_weights``.
+
+    ``Y`` is never formed whole: it is built and multiplied one block at a time.
+    Products run in the input's precision within a block and are accumulated across
+    blocks in float64, and the small eigenproblem is solved in float64.
+
+    Returns
+    -------
+    energies : ndarray of shape (n_modes,), float64
+        Eigenvalues (squared singular values of ``Y``), largest first.
+    modes : ndarray of shape (n_features, n_modes), float64
+        Orthonormal eigenvectors of ``Y^T Y``, one per column.
+    total_energy : float
+        Trace of ``Y^T Y``, the energy of all modes.
+    """
+    if method == "covariance":
+        product = np.zeros((X.shape[1], X.shape[1]))
+        for rows in _blocks(X.shape[0], X.shape[1] * X.itemsize):
+            block = _centred(X, rows, slice(None), mean, root_weights)
+            product += block.T @ block
+    else:
+        product = np.zeros((X.shape[0], X.shape[0]))
+        for cols in _blocks(X.shape[1], X.shape[0] * X.itemsize):
+            block = _centred(X, slice(None), cols, mean, root_weights)
+            product += block @ block.T
+    size = product.shape[0]
+    total_energy = float(np.trace(product))
+
+    n_modes = size if n_modes is None else min(n_modes, size)
+    energies, vectors = _top_eigenpairs(product, n_modes)
+    energies, vectors = np.maximum(energies[::-1], 0.0), vectors[:, ::-1]
+    if method == "covariance":
+        return energies, vectors, total_energy
+
+    # Method of snapshots: mode_i = Y^T v_i / sqrt(lambda_i), a second pass over X.
+    # Null eigenvalues (rank deficiency, e.g. n_components == n_samples after centring)
+    # define no mode; those are completed to an orthonormal basis.
+    tolerance = size * np.finfo(X.dtype).eps * max(energies[0], 0.0)
+    defined = energies > tolerance
+    scaled = (vectors[:, defined] / np.sqrt(energies[defined])).astype(X.dtype)
+    modes = np.empty((X.shape[1], scaled.shape[1]))
+    for cols in _blocks(X.shape[1], X.shape[0] * X.itemsize):
+        modes[cols] = _centred(X, slice(None), cols, mean, root_weights).T @ scaled
+    if not defined.all():
+        modes = _complete_orthonormal(modes, int((~defined).sum()))
+    return energies, modes, total_energy
+
+
+#: Below this size a full eigendecomposition costs about what the subset solver does.
+_SMALL_EIGENPROBLEM = 1024
+
+
+def _top_eigenpairs(matrix: np.ndarray, n_modes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n_modes`` largest eigenpairs of a symmetric matrix, in ascending order."""
+    size = matrix.shape[0]
+    if size <= _SMALL_EIGENPROBLEM:
+        # numpy's LAPACK, like the products: scipy ships a second OpenBLAS whose threads
+        # keep spinning after a call and slow numpy's next product by 30-50% here.
+        energies, vectors = np.linalg.eigh(matrix)
+        return energies[size - n_modes :], vectors[:, size - n_modes :]
+    # Only the eigenpairs asked for (LAPACK syevr): several times cheaper than a full
+    # decomposition when few modes of a large Gram matrix are wanted.
+    return scipy.linalg.eigh(
+        matrix,
+        subset_by_index=(size - n_modes, size - 1),
+        driver="evr",
+        overwrite_a=True,
+        check_finite=False,
+    )
+
+
+def _blocks(length: int, bytes_per_item: int):
+    """Consecutive slices of ``range(length)`` of about ``_BLOCK_BYTES`` each."""
+    step = max(1, _BLOCK_BYTES // max(bytes_per_item, 1))
+    for start in range(0, length, step):
+        yield slice(start, min(start + step, length))
+
+
+def _centred(X, rows, cols, mean, root_weights):
+    """``(X[rows, cols] - mean[cols]) * root_weights[cols]`` as a new array."""
+    block = X[rows, cols] - mean[cols]
+    if root_weights is not None:
+        block *= root_weights[cols].astype(X.dtype)
+    return block
+
+
+def _complete_orthonormal(basis: np.ndarray, n_extra: int) -> np.ndarray:
+    """Append ``n_extra`` unit columns orthogonal to ``basis`` (deterministically)."""
+    candidates = np.random.default_rng(0).standard_normal((basis.shape[0], n_extra))
+    candidates -= basis @ (basis.T @ candidates)
+    extra, _ = np.linalg.qr(candidates)
+    return np.hstack([basis, extra])
