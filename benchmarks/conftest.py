@@ -35,6 +35,12 @@ def timed(benchmark):
     return run
 
 
+@pytest.fixture
+def medians() -> dict[str, float]:
+    """Median seconds of every benchmark run so far in this session, by key."""
+    return _MEDIANS
+
+
 def pytest_terminal_summary(terminalreporter):
     if not _RATIOS:
         return

@@ -7,12 +7,14 @@ Four methods under one scikit-learn contract (``fit`` / ``transform`` /
 
 from importlib.metadata import PackageNotFoundError, version
 
+from dimred._ae import AE
 from dimred._pca import PCA
 from dimred._pod import POD
+from dimred._vae import VAE
 
 try:
     __version__ = version("dimred")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["PCA", "POD", "__version__"]
+__all__ = ["AE", "PCA", "POD", "VAE", "__version__"]

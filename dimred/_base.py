@@ -8,11 +8,13 @@ and parameter counting. Each method supplies ``transform``, ``inverse_transform`
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.sparse import issparse
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_array
+from sklearn.utils import check_array, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 #: Float dtypes the estimators compute in; anything else (ints, bools) becomes float64.
@@ -105,6 +107,34 @@ class ReducerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         score : float
         """
         return float(np.mean(self.score_samples(X)))
+
+    def interpolate(self, X_start: ArrayLike, X_end: ArrayLike, n_steps: int = 10) -> np.ndarray:
+        """Decode straight lines in latent space between pairs of inputs.
+
+        Parameters
+        ----------
+        X_start, X_end : array-like of shape (n_pairs, n_features)
+            Endpoints, paired row by row.
+        n_steps : int, default=10
+            Points per line, endpoints included.
+
+        Returns
+        -------
+        path : ndarray of shape (n_pairs, n_steps, n_features)
+            ``inverse_transform((1 - t) * transform(X_start) + t * transform(X_end))``
+            for ``t`` evenly spaced in [0, 1].
+        """
+        check_scalar(n_steps, "n_steps", Integral, min_val=2)
+        start, end = self.transform(X_start), self.transform(X_end)
+        if start.shape != end.shape:
+            raise ValueError(
+                f"X_start and X_end must hold the same number of rows, got {start.shape[0]} "
+                f"and {end.shape[0]}."
+            )
+        t = np.linspace(0.0, 1.0, n_steps, dtype=start.dtype)[None, :, None]
+        codes = (1 - t) * start[:, None, :] + t * end[:, None, :]
+        decoded = self.inverse_transform(codes.reshape(-1, start.shape[1]))
+        return decoded.reshape(start.shape[0], n_steps, -1)
 
     @property
     def n_parameters_(self) -> int:

@@ -7,16 +7,24 @@ import pytest
 import scipy.sparse
 from sklearn.exceptions import NotFittedError
 
-from dimred import PCA, POD
+from dimred import AE, PCA, POD, VAE
 
 ESTIMATORS = {
     "POD": lambda **kw: POD(n_components=2, **kw),
     "PCA": lambda **kw: PCA(n_components=2, **kw),
+    "AE": lambda **kw: AE(n_components=2, max_epochs=2, hidden_layer_sizes=(8,), **kw),
+    "VAE": lambda **kw: VAE(n_components=2, max_epochs=2, hidden_layer_sizes=(8,), **kw),
 }
+LINEAR = {"POD", "PCA"}
 
 
 @pytest.fixture(params=sorted(ESTIMATORS))
 def make(request):
+    return ESTIMATORS[request.param]
+
+
+@pytest.fixture(params=sorted(LINEAR))
+def make_linear(request):
     return ESTIMATORS[request.param]
 
 
@@ -64,10 +72,17 @@ def test_transform_before_fit_is_refused(make):
         make().transform(_good())
 
 
-@pytest.mark.parametrize("n_components", [0, -1, 6, 1.5, 0.0, "three", [2]])
+@pytest.mark.parametrize("n_components", [0, -1, 1.5, 0.0, "three", [2]])
 def test_bad_n_components_is_refused(make, n_components):
     with pytest.raises((ValueError, TypeError), match="n_components"):
         make().set_params(n_components=n_components).fit(_good(n_features=5, n_samples=20))
+
+
+@pytest.mark.parametrize("n_components", [6, 21])
+def test_more_components_than_the_data_has_is_refused(make_linear, n_components):
+    # An autoencoder may be overcomplete; a linear decomposition cannot.
+    with pytest.raises(ValueError, match="n_components"):
+        make_linear().set_params(n_components=n_components).fit(_good(n_features=5, n_samples=20))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -1,0 +1,71 @@
+"""AE/VAE training throughput against the machine's float32 matmul rate, measured here.
+
+The fraction of the matmul rate that training reaches is ``6 * parameters * samples/s``
+(forward 2, backward 4 flops per weight per sample) over a ``torch.matmul`` rate
+measured in the same run. Transform and inverse_transform throughput is reported for
+all four methods.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dimred import AE, PCA, POD, VAE
+
+N_SAMPLES, N_FEATURES, N_COMPONENTS = 10000, 784, 30
+HIDDEN = (1000, 500, 250)
+_RATE: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def images():
+    """MNIST-shaped data in [0, 1]; throughput does not depend on the values."""
+    return np.random.default_rng(0).uniform(size=(N_SAMPLES, N_FEATURES)).astype(np.float32)
+
+
+def test_matmul_rate(timed, medians):
+    """float32 GEMM at the shapes training uses: (batch x 1000) @ (1000 x 784)."""
+    a, b = torch.randn(4096, 1024), torch.randn(1024, 1024)
+    result = timed("matmul_4096x1024x1024", lambda: torch.matmul(a, b), rounds=20)
+    assert result.shape == (4096, 1024)
+    _RATE["matmul_flops_per_s"] = 2 * 4096 * 1024 * 1024 / medians["matmul_4096x1024x1024"]
+
+
+@pytest.mark.parametrize("Estimator", [AE, VAE], ids=["AE", "VAE"])
+def test_training_throughput(timed, medians, benchmark, images, Estimator):
+    epochs = 2
+    model = Estimator(n_components=N_COMPONENTS, hidden_layer_sizes=HIDDEN, max_epochs=epochs,
+                      batch_size=128, random_state=0, device="cpu")
+    key = f"{Estimator.__name__}_fit_{epochs}_epochs"
+    timed(key, lambda: model.fit(images), rounds=3)
+    samples_per_s = epochs * N_SAMPLES / medians[key]
+    fraction = 6 * model.n_parameters_ * samples_per_s / _RATE["matmul_flops_per_s"]
+    benchmark.extra_info.update(
+        training_samples_per_s=samples_per_s,
+        n_parameters=model.n_parameters_,
+        fraction_of_matmul_rate=fraction,
+        matmul_gflops=_RATE["matmul_flops_per_s"] / 1e9,
+    )
+    print(f"\n{Estimator.__name__}: {samples_per_s:.0f} samples/s, {fraction:.2f} of the "
+          f"{_RATE['matmul_flops_per_s'] / 1e9:.0f} GFLOP/s matmul rate (target >= 0.6)")
+
+
+METHODS = {
+    "POD": lambda: POD(N_COMPONENTS),
+    "PCA": lambda: PCA(N_COMPONENTS),
+    "AE": lambda: AE(N_COMPONENTS, hidden_layer_sizes=HIDDEN, max_epochs=1, random_state=0),
+    "VAE": lambda: VAE(N_COMPONENTS, hidden_layer_sizes=HIDDEN, max_epochs=1, random_state=0),
+}
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("direction", ["transform", "inverse_transform"])
+def test_inference_throughput(timed, medians, benchmark, images, method, direction):
+    model = METHODS[method]().fit(images)
+    inputs = images if direction == "transform" else model.transform(images)
+    function = getattr(model, direction)
+    key = f"{method}_{direction}"
+    timed(key, lambda: function(inputs), rounds=5)
+    benchmark.extra_info["samples_per_s"] = N_SAMPLES / medians[key]

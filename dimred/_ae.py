@@ -1,0 +1,140 @@
+"""Deterministic autoencoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike
+from sklearn.utils.validation import check_is_fitted
+
+from dimred._neural import NeuralReducer
+
+
+class AE(NeuralReducer):
+    """Deterministic autoencoder in PyTorch, trained on the mean squared error.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Latent width.
+    hidden_layer_sizes : tuple of int, default=(256, 128)
+        Encoder widths; the decoder mirrors them. ``()`` gives a linear autoencoder.
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Hidden activation. Weights are initialised to suit it (He for ReLU, Glorot
+        otherwise); biases start at zero.
+    output_activation : {"identity", "sigmoid"}, default="identity"
+        Decoder output; ``"sigmoid"`` suits data scaled to [0, 1].
+    max_epochs : int, default=100
+        Epochs per ``fit``. The learning rate is constant for the first 70% of them and
+        then decays (cosine) to 1% of its value.
+    batch_size : int, default=128
+    learning_rate : float, default=1e-3
+        AdamW step size.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows, stop once the validation loss has
+        not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the best weights.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-4
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the validation split. With the same value
+        results are identical on CPU.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        ``"auto"`` uses CUDA when present.
+    warm_start : bool, default=False
+        ``fit`` continues from the current weights instead of starting afresh.
+    verbose : bool, default=False
+        Show a progress bar with the loss.
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        The trained encoder and decoder (float32).
+    loss_curve_ : list of float
+        Training loss per epoch: mean squared error per entry.
+    validation_scores_ : list of float
+        Minus the validation loss per epoch (with ``early_stopping``).
+    n_iter_ : int
+        Epochs run.
+    n_parameters_ : int
+        Number of trainable weights.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    device_ : str
+
+    Notes
+    -----
+    ``score_samples`` is not a likelihood, since the AE defines no density: it is minus
+    the mean squared reconstruction error of each sample (per entry), so ``score`` is
+    ``-reconstruction_error`` and higher is better, as scikit-learn model selection
+    expects.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dimred import AE
+    >>> X = np.random.default_rng(0).uniform(size=(200, 20))
+    >>> ae = AE(n_components=3, max_epochs=5, random_state=0).fit(X)
+    >>> ae.transform(X).shape
+    (200, 3)
+    """
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        output_activation="identity",
+        max_epochs=100,
+        batch_size=128,
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        device="auto",
+        warm_start=False,
+        verbose=False,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.device = device
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def _objective(self, network, batch, epoch, generator) -> torch.Tensor:
+        reconstruction = network.decoder(network.encoder(batch))
+        return torch.nn.functional.mse_loss(reconstruction, batch)
+
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
+        """Minus the mean squared reconstruction error of each sample (not a likelihood).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype of ``X``
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        return self._map(
+            X, lambda net, x, rows: -((net.decoder(net.encoder(x)) - x) ** 2).mean(dim=1)
+        )

@@ -1,0 +1,317 @@
+"""What AE and VAE share: hyper-parameters, fitting, inference and pickling."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from dimred._base import ReducerMixin
+from dimred._networks import ACTIVATIONS, OUTPUT_ACTIVATIONS, AutoencoderNetwork
+from dimred._training import TrainingConfig, train
+
+#: Rows per forward pass at inference: bounds memory, whatever the size of X.
+INFERENCE_BATCH = 4096
+
+
+class NeuralReducer(ReducerMixin, BaseEstimator):
+    """Base of the PyTorch estimators. Subclasses provide the objective and the scores.
+
+    Training is in float32 whatever the input. Inference runs in the input's float
+    precision (the float32 weights are cast for the call), so float64 input gives
+    float64 results that do not depend on how rows are batched.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "output_activation": [StrOptions(set(OUTPUT_ACTIVATIONS))],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    #: Set by subclasses: does the encoder output a mean and a log-variance?
+    _variational = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        # n_features_in_ is set before training starts; only a trained network counts.
+        return hasattr(self, "network_")
+
+    # ----------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: ArrayLike, y: None = None):
+        """Train the network for up to ``max_epochs`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        self
+        """
+        continuing = self.warm_start and hasattr(self, "network_")
+        X = self._validate_input(X, reset=not continuing)
+        self._check_data(X)
+        generator = self._generator()
+        network = self.network_ if continuing else self._new_network(X, generator)
+        train_rows, validation_rows = self._split(X.shape[0], generator)
+        result = train(
+            network,
+            self._objective,
+            self._to_tensor(X[train_rows]),
+            self._training_config(),
+            generator,
+            X_validation=None if validation_rows is None else self._to_tensor(X[validation_rows]),
+        )
+        self._record(network, result, restart=not continuing)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: ArrayLike, y: None = None):
+        """One epoch over ``X`` at the constant learning rate, continuing any earlier fit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        self
+        """
+        first_call = not hasattr(self, "network_")
+        X = self._validate_input(X, reset=first_call)
+        self._check_data(X)
+        if not hasattr(self, "_partial_fit_generator"):
+            self._partial_fit_generator = self._generator()
+        generator = self._partial_fit_generator
+        network = self._new_network(X, generator) if first_call else self.network_
+        config = self._training_config()
+        config.max_epochs, config.early_stopping, config.schedule = 1, False, False
+        result = train(
+            network,
+            self._objective,
+            self._to_tensor(X),
+            config,
+            generator,
+            optimizer=getattr(self, "_optimizer", None),
+            epoch_offset=getattr(self, "n_iter_", 0),
+        )
+        self._optimizer = result.optimizer
+        self._record(network, result, restart=first_call)
+        return self
+
+    def _record(self, network, result, *, restart: bool) -> None:
+        """Store the fitted network and extend (or restart) the history."""
+        self.network_ = network
+        self.n_components_ = self.n_components
+        previous = [] if restart else list(getattr(self, "loss_curve_", []))
+        self.loss_curve_ = previous + result.loss_curve
+        self.n_iter_ = len(self.loss_curve_)
+        if self.early_stopping and result.validation_scores:
+            self.validation_scores_ = result.validation_scores
+            self.best_validation_score_ = max(result.validation_scores)
+        self.device_ = str(next(network.parameters()).device)
+
+    # --------------------------------------------------------------- inference
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        """Encode ``X``: the latent code (the posterior mean for a VAE).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components), dtype of ``X``
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        return self._map(X, lambda net, x, rows: self._encode(net, x)[0])
+
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
+        """Decode latent codes to the mean of the reconstruction.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features), dtype of the codes
+        """
+        codes = self._validate_codes(X)
+        return self._map(codes, lambda net, z, rows: self._decode_mean(net, z))
+
+    def _map(self, X: np.ndarray, function, batch: int = INFERENCE_BATCH) -> np.ndarray:
+        """Apply ``function(network, x, rows)`` in X's precision, a batch of rows at a time.
+
+        ``x`` is the tensor of ``X[rows]``; ``rows`` (a slice) lets a function fetch
+        per-row data of its own.
+        """
+        network = self._network_in(X.dtype)
+        with torch.inference_mode():
+            outputs = []
+            for start in range(0, X.shape[0], batch):
+                rows = slice(start, start + batch)
+                outputs.append(function(network, self._to_tensor(X[rows], X.dtype), rows).cpu())
+        return torch.cat(outputs).numpy()
+
+    def _network_in(self, dtype) -> AutoencoderNetwork:
+        """The fitted network with weights in ``dtype``; a cast copy, so self is unchanged."""
+        if np.dtype(dtype) == np.float32:
+            return self.network_
+        network = self._build_network(self.n_features_in_, torch.Generator())
+        network.load_state_dict(self.network_.state_dict())
+        return network.to(device=self.device_, dtype=_TORCH_DTYPES[np.dtype(dtype)]).eval()
+
+    def _encode(self, network, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Latent mean and (for a VAE) log-variance."""
+        out = network.encoder(x)
+        if not self._variational:
+            return out, None
+        mean, log_variance = out.chunk(2, dim=-1)
+        # Bounded so that exp() cannot overflow in float32 early in training.
+        return mean, log_variance.clamp(-30.0, 20.0)
+
+    def _decode_mean(self, network, z: torch.Tensor) -> torch.Tensor:
+        return network.decoder(z)
+
+    # ------------------------------------------------------------------ helpers
+    def _build_network(self, n_features: int, generator: torch.Generator) -> AutoencoderNetwork:
+        network = AutoencoderNetwork(
+            n_features,
+            self.n_components,
+            self._hidden_sizes(),
+            self.activation,
+            self._output_activation(),
+            variational=self._variational,
+            learned_noise=self._learned_noise(),
+            generator=torch.Generator().manual_seed(generator.initial_seed()),
+        )
+        return network.to(self._device())
+
+    def _new_network(self, X: np.ndarray, generator: torch.Generator) -> AutoencoderNetwork:
+        network = self._build_network(X.shape[1], generator)
+        self._initialise(network, X)
+        return network
+
+    def _initialise(self, network: AutoencoderNetwork, X: np.ndarray) -> None:
+        """Data-dependent initialisation of a new network (none by default)."""
+
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        sizes = tuple(np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object)).tolist())
+        for size in sizes:
+            if not isinstance(size, Integral) or isinstance(size, bool) or size <= 0:
+                raise ValueError(
+                    "hidden_layer_sizes must contain positive ints (layer widths), got "
+                    f"{self.hidden_layer_sizes!r}."
+                )
+        return sizes
+
+    def _output_activation(self) -> str:
+        return self.output_activation
+
+    def _learned_noise(self) -> bool:
+        return False
+
+    def _device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device='cuda' was requested but no CUDA device is available.")
+        return torch.device(self.device)
+
+    def _generator(self) -> torch.Generator:
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        return torch.Generator(device=self._device()).manual_seed(seed)
+
+    def _split(self, n_samples: int, generator: torch.Generator):
+        """Training and validation rows (all rows and None without early stopping)."""
+        if not self.early_stopping:
+            return slice(None), None
+        n_validation = max(1, round(self.validation_fraction * n_samples))
+        if n_validation >= n_samples:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no training sample "
+                f"out of {n_samples}."
+            )
+        order = torch.randperm(n_samples, generator=generator, device=generator.device).cpu()
+        order = order.numpy()
+        return np.sort(order[n_validation:]), np.sort(order[:n_validation])
+
+    def _training_config(self) -> TrainingConfig:
+        return TrainingConfig(
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            early_stopping=self.early_stopping,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            verbose=bool(self.verbose),
+        )
+
+    def _to_tensor(self, X: np.ndarray, dtype=np.float32) -> torch.Tensor:
+        # A copy: the input may be read-only (memmap) and must not alias the weights' math.
+        X = np.ascontiguousarray(X, dtype=dtype)
+        return torch.tensor(X, device=self._device_for_inference())
+
+    def _device_for_inference(self) -> torch.device:
+        return torch.device(self.device_) if hasattr(self, "device_") else self._device()
+
+    def _check_data(self, X: np.ndarray) -> None:
+        """Method-specific data checks (e.g. the Bernoulli range)."""
+
+    def _count_parameters(self) -> int:
+        return sum(parameter.numel() for parameter in self.network_.parameters())
+
+    # ----------------------------------------------------------------- pickling
+    def __getstate__(self):
+        # Weights travel as numpy arrays and the network is rebuilt on load: nothing
+        # torch-specific is unpickled, and a model fitted on a GPU loads on a CPU.
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ is __dict__ itself
+        state.pop("_optimizer", None)
+        state.pop("_partial_fit_generator", None)
+        network = state.pop("network_", None)
+        if network is not None:
+            state["_network_weights"] = {
+                name: tensor.detach().cpu().numpy() for name, tensor in network.state_dict().items()
+            }
+        return state
+
+    def __setstate__(self, state):
+        weights = state.pop("_network_weights", None)
+        super().__setstate__(state)
+        if weights is not None:
+            self.device_ = "cpu" if not torch.cuda.is_available() else self.device_
+            network = self._build_network(self.n_features_in_, torch.Generator())
+            network.load_state_dict({name: torch.from_numpy(w) for name, w in weights.items()})
+            self.network_ = network.to(self.device_).eval()
+
+
+_TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}

@@ -1,0 +1,205 @@
+"""AE and VAE behaviour: determinism, divergence, persistence, continuation, bounds."""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+
+from dimred import AE, VAE
+
+SMALL = {"hidden_layer_sizes": (16,), "max_epochs": 5, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def digits01():
+    """sklearn digits scaled to [0, 1]: 1797 x 64, fast to train on."""
+    return (load_digits().data / 16.0).astype(np.float32)
+
+
+@pytest.mark.parametrize("Estimator", [AE, VAE])
+def test_same_random_state_gives_identical_results(Estimator, digits01):
+    first = Estimator(n_components=3, **SMALL).fit(digits01)
+    second = Estimator(n_components=3, **SMALL).fit(digits01)
+    other = Estimator(n_components=3, **{**SMALL, "random_state": 1}).fit(digits01)
+    np.testing.assert_array_equal(first.transform(digits01), second.transform(digits01))
+    assert first.loss_curve_ == second.loss_curve_
+    assert not np.array_equal(first.transform(digits01), other.transform(digits01))
+
+
+@pytest.mark.parametrize("Estimator", [AE, VAE])
+def test_training_reduces_the_loss(Estimator, digits01):
+    model = Estimator(n_components=4, **{**SMALL, "max_epochs": 15}).fit(digits01)
+    assert model.n_iter_ == 15 == len(model.loss_curve_)
+    assert model.loss_curve_[-1] < 0.8 * model.loss_curve_[0]
+    assert model.n_parameters_ == sum(p.numel() for p in model.network_.parameters())
+
+
+@pytest.mark.parametrize("Estimator", [AE, VAE])
+@pytest.mark.parametrize(
+    ("scale", "learning_rate"), [(1e20, 1e-3), (1.0, 1e12)], ids=["unscaled", "high-lr"]
+)
+def test_divergence_stops_with_a_clear_error_and_no_nan_model(
+    Estimator, digits01, scale, learning_rate
+):
+    model = Estimator(n_components=2, learning_rate=learning_rate, **SMALL)
+    with pytest.raises(FloatingPointError, match=r"learning rate.*scaled"):
+        model.fit(digits01.astype(np.float64) * scale)
+    with pytest.raises(NotFittedError):
+        model.transform(digits01)
+
+
+@pytest.mark.parametrize("Estimator", [AE, VAE])
+@pytest.mark.parametrize("dump", [pickle.dumps, lambda m: _joblib_bytes(m)],
+                         ids=["pickle", "joblib"])
+def test_persistence_reproduces_transform_exactly(Estimator, digits01, dump, tmp_path):
+    model = Estimator(n_components=3, **SMALL).fit(digits01)
+    restored = pickle.loads(dump(model))
+    for X in (digits01, digits01.astype(np.float64)):
+        np.testing.assert_array_equal(restored.transform(X), model.transform(X))
+        np.testing.assert_array_equal(restored.score_samples(X), model.score_samples(X))
+    # The pickle carries plain arrays, not torch objects.
+    assert b"torch._utils" not in pickle.dumps(model)
+
+
+def _joblib_bytes(model):
+    import io
+
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    buffer.seek(0)
+    return pickle.dumps(joblib.load(buffer))
+
+
+@pytest.mark.parametrize("Estimator", [AE, VAE])
+def test_partial_fit_runs_one_epoch_per_call_and_learns(Estimator, digits01):
+    model = Estimator(n_components=3, **SMALL)
+    for _ in range(6):
+        model.partial_fit(digits01)
+    assert model.n_iter_ == 6
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+
+
+@pytest.mark.parametrize("Estimator", [AE, VAE])
+def test_warm_start_continues_from_the_fitted_weights(Estimator, digits01):
+    cold = Estimator(n_components=3, **SMALL).fit(digits01)
+    warm = Estimator(n_components=3, warm_start=True, **SMALL).fit(digits01)
+    first_loss_again = cold.fit(digits01).loss_curve_[0]
+    warm.fit(digits01)
+    assert warm.n_iter_ == 2 * SMALL["max_epochs"]
+    assert warm.loss_curve_[SMALL["max_epochs"]] < first_loss_again
+
+
+def test_early_stopping_records_validation_scores_and_stops(digits01):
+    model = AE(n_components=3, early_stopping=True, n_iter_no_change=2, tol=10.0,
+               **{**SMALL, "max_epochs": 50}).fit(digits01)
+    assert model.n_iter_ == 3  # tol is so large that no epoch counts as an improvement
+    assert len(model.validation_scores_) == model.n_iter_
+    assert all(score < 0 for score in model.validation_scores_)
+
+
+def test_verbose_shows_a_progress_bar_with_the_loss(digits01, capsys):
+    AE(n_components=2, verbose=True, **SMALL).fit(digits01)
+    assert "loss=" in capsys.readouterr().err
+
+
+def test_sample_and_interpolate_shapes(digits01):
+    vae = VAE(n_components=3, likelihood="bernoulli", **SMALL).fit(digits01)
+    samples = vae.sample(7, random_state=0)
+    assert samples.shape == (7, 64)
+    assert np.all((samples >= 0) & (samples <= 1))  # Bernoulli means
+    np.testing.assert_array_equal(samples, vae.sample(7, random_state=0))
+    path = vae.interpolate(digits01[:4], digits01[4:8], n_steps=6)
+    assert path.shape == (4, 6, 64)
+    np.testing.assert_allclose(path[:, 0], vae.inverse_transform(vae.transform(digits01[:4])),
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="n_samples"):
+        vae.sample(0)
+    with pytest.raises(ValueError, match="same number of rows"):
+        vae.interpolate(digits01[:4], digits01[:3])
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"max_epochs": 0}, "max_epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"learning_rate": -1e-3}, "learning_rate"),
+        ({"hidden_layer_sizes": (16, 0)}, "hidden_layer_sizes"),
+        ({"activation": "swish"}, "activation"),
+        ({"device": "tpu"}, "device"),
+        ({"beta": -1.0}, "beta"),
+        ({"likelihood": "poisson"}, "likelihood"),
+        ({"noise_variance": 0.0}, "noise_variance"),
+        ({"likelihood": "bernoulli", "output_activation": "identity"}, "output_activation"),
+        ({"dynamic_binarization": True}, "bernoulli"),
+    ],
+)
+def test_bad_hyper_parameters_are_refused(params, message, digits01):
+    with pytest.raises((ValueError, TypeError), match=message):
+        VAE(**{**SMALL, **params}).fit(digits01)
+
+
+def test_cuda_without_a_gpu_is_refused(digits01):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")  # only GPU machines; CI has none
+    with pytest.raises(ValueError, match="cuda"):
+        AE(device="cuda", **SMALL).fit(digits01)
+
+
+def test_bernoulli_needs_data_in_the_unit_interval(digits01):
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        VAE(likelihood="bernoulli", **SMALL).fit(digits01 * 2.0)
+    fitted = VAE(likelihood="bernoulli", **SMALL).fit(digits01)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        fitted.score_samples(digits01 - 0.5)
+
+
+@pytest.fixture(scope="module")
+def binary_vae(digits01):
+    binary = (digits01 > 0.5).astype(np.float32)
+    vae = VAE(n_components=4, likelihood="bernoulli", hidden_layer_sizes=(64,),
+              max_epochs=30, random_state=0).fit(binary)
+    return vae, binary[:400]
+
+
+def test_importance_weighted_bound_with_one_sample_is_the_elbo(binary_vae):
+    vae, X = binary_vae
+    elbo = vae.score_samples(X)
+    iwae_1 = vae.log_likelihood(X, n_importance_samples=1, random_state=0)
+    difference = iwae_1 - elbo
+    standard_error = difference.std(ddof=1) / np.sqrt(len(difference))
+    assert abs(difference.mean()) < 4 * standard_error + 1e-3
+
+
+def test_importance_weighted_bound_tightens_with_more_samples(binary_vae):
+    vae, X = binary_vae
+    elbo = vae.score_samples(X).mean()
+    estimates = [
+        vae.log_likelihood(X, n_importance_samples=k, random_state=0).mean()
+        for k in (1, 10, 100, 1000)
+    ]
+    assert estimates[-1] >= elbo
+    assert all(b >= a for a, b in itertools.pairwise(estimates))
+    assert estimates[-1] > estimates[0] + 0.1  # a real tightening, not noise
+
+
+def test_elbo_is_not_the_decoded_mean(binary_vae):
+    """Decoding only z = mean overstates the ELBO: the sampled expectation is lower."""
+    import torch
+
+    vae, X = binary_vae
+    with torch.no_grad():
+        x = torch.tensor(X)
+        mean, log_variance = vae._encode(vae.network_, x)
+        from dimred._vae import _kl_to_prior
+
+        at_mean = (vae._log_px(vae.network_, x, mean) - _kl_to_prior(mean, log_variance)).numpy()
+    assert at_mean.mean() > vae.score_samples(X).mean()
