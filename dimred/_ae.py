@@ -81,6 +81,9 @@ class AE(NeuralReducer):
     (200, 3)
     """
 
+    # score_samples is minus the squared error: not a likelihood.
+    has_likelihood = False
+
     def __init__(
         self,
         n_components=2,

@@ -39,6 +39,10 @@ class ReducerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
       decode.
     """
 
+    #: Whether ``score_samples`` is a log-likelihood or ELBO in nats. A runner reads it
+    #: to know which methods have a likelihood to report (the AE does not).
+    has_likelihood: bool = True
+
     def _validate_input(self, X: ArrayLike, *, reset: bool) -> np.ndarray:
         """Validate ``X`` through scikit-learn and cast it to a float dtype.
 

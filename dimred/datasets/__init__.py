@@ -1,9 +1,28 @@
-"""Datasets, each with a train/test split and documented preprocessing."""
+"""Datasets, each with a train/test split and documented preprocessing.
+
+:func:`load_dataset` is the one entry point a benchmark uses; the loaders behind it are
+public for direct use.
+"""
 
 from sklearn.datasets import load_digits
 
+from dimred.datasets._burgers import make_burgers
+from dimred.datasets._files import load_file
 from dimred.datasets._home import get_data_home
 from dimred.datasets._idx import read_idx
+from dimred.datasets._manifolds import make_embedded_manifold
 from dimred.datasets._mnist import load_fashion_mnist, load_mnist
+from dimred.datasets._registry import LOADERS, load_dataset
 
-__all__ = ["get_data_home", "load_digits", "load_fashion_mnist", "load_mnist", "read_idx"]
+__all__ = [
+    "LOADERS",
+    "get_data_home",
+    "load_dataset",
+    "load_digits",
+    "load_fashion_mnist",
+    "load_file",
+    "load_mnist",
+    "make_burgers",
+    "make_embedded_manifold",
+    "read_idx",
+]

@@ -1,0 +1,96 @@
+"""Where a result was measured: versions, hardware, threads, process identity."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import torch
+
+import dimred
+
+
+@cache
+def environment_tags() -> dict[str, str]:
+    """Tags that make a run's figures interpretable and reproducible."""
+    tags = {
+        "dimred.version": dimred.__version__,
+        "dimred.torch_version": torch.__version__,
+        "dimred.sklearn_version": sklearn.__version__,
+        "dimred.numpy_version": np.__version__,
+        "dimred.python_version": platform.python_version(),
+        "dimred.cpu": cpu_name(),
+        "dimred.cpu_count": str(os.cpu_count()),
+        "dimred.threads": str(torch.get_num_threads()),
+        "dimred.gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else "none",
+        "dimred.host": socket.gethostname(),
+    }
+    commit = git_commit()
+    if commit:
+        tags["dimred.git_commit"] = commit
+    return tags
+
+
+def process_tags() -> dict[str, str]:
+    """Identify this process, so that a later run can tell whether it is still alive."""
+    return {
+        "dimred.host": socket.gethostname(),
+        "dimred.pid": str(os.getpid()),
+        "dimred.process_start": process_start(os.getpid()) or "",
+    }
+
+
+def process_alive(host: str | None, pid: str | None, started: str | None) -> bool | None:
+    """Whether the process that wrote these tags still runs; None when this host cannot
+    tell (another host, or no pid recorded)."""
+    if host != socket.gethostname() or not pid:
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    # A recycled pid belongs to a process with another start time.
+    return not started or process_start(int(pid)) == started
+
+
+def process_start(pid: int) -> str | None:
+    """Start time of ``pid`` in clock ticks since boot (Linux), as a string."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22; the command name (field 2) may hold spaces, so split after its ')'.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+@cache
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@cache
+def git_commit() -> str | None:
+    """The commit of the dimred source tree (with ``-dirty`` if modified), if it is one."""
+    source = Path(dimred.__file__).parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=source, capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("-dirty" if dirty.strip() else "")

@@ -1,0 +1,112 @@
+"""Fitting and measuring one estimator on one dataset, through the shared contract only.
+
+Nothing here knows a particular method: the likelihood comes from ``score`` when the
+estimator declares ``has_likelihood``, the importance-weighted estimate from a
+``log_likelihood`` method when there is one, training curves from ``loss_curve_``.
+"""
+
+from __future__ import annotations
+
+import time
+import timeit
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.metrics import explained_variance_score, mean_squared_error
+from sklearn.utils import Bunch
+
+from dimred.benchmark import _figures, _memory
+
+#: Rows transformed once, untimed, before timing: first-call costs (allocations, lazy
+#: initialisation, a cast copy of the network) are not throughput.
+WARMUP_ROWS = 256
+
+
+@dataclass
+class CellResult:
+    """What one cell measured, ready to log."""
+
+    metrics: dict[str, float]
+    curves: dict[str, list[float]] = field(default_factory=dict)
+    figures: dict[str, Figure] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def fit_and_evaluate(estimator: Any, data: Bunch, *, n_importance_samples: int) -> CellResult:
+    """Fit ``estimator`` on ``data.X_train`` and measure it on ``data.X_test``.
+
+    Metrics: ``train_mse`` / ``test_mse`` (mean squared error per entry),
+    ``test_sse_per_sample`` (squared error summed over features, averaged over samples),
+    ``test_explained_variance``, ``test_elbo`` (nats per sample; exact pPCA likelihood
+    for linear methods), ``test_log_likelihood`` (importance-weighted, k =
+    ``n_importance_samples``), ``fit_seconds``, ``fit_samples_per_s`` (training rows per
+    second of fit), ``transform_samples_per_s``, ``inverse_transform_samples_per_s``,
+    ``peak_memory_mb`` (peak RSS of the process during the cell), ``n_parameters`` and
+    ``evaluation_seconds`` (everything after the fit, figures included).
+    """
+    X_train, X_test = data.X_train, data.X_test
+    _memory.reset_peak()
+    start = time.perf_counter()
+    estimator.fit(X_train)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+
+    codes = estimator.transform(X_test)
+    reconstruction = estimator.inverse_transform(codes)
+    metrics = {
+        "train_mse": mean_squared_error(X_train, estimator.inverse_transform(
+            estimator.transform(X_train))),
+        "test_mse": mean_squared_error(X_test, reconstruction),
+        "test_sse_per_sample": float(((X_test - reconstruction) ** 2).sum(axis=1).mean()),
+        "test_explained_variance": explained_variance_score(
+            X_test, reconstruction, multioutput="variance_weighted"),
+        "fit_seconds": fit_seconds,
+        "fit_samples_per_s": X_train.shape[0] / fit_seconds,
+        "n_parameters": estimator.n_parameters_,
+    }
+    if getattr(estimator, "has_likelihood", False):
+        metrics["test_elbo"] = estimator.score(X_test)
+    if hasattr(estimator, "log_likelihood"):
+        metrics["test_log_likelihood"] = float(np.mean(estimator.log_likelihood(
+            X_test, n_importance_samples=n_importance_samples, random_state=0)))
+    metrics["transform_samples_per_s"] = samples_per_second(estimator.transform, X_test)
+    metrics["inverse_transform_samples_per_s"] = samples_per_second(
+        estimator.inverse_transform, codes)
+    metrics["peak_memory_mb"] = _memory.peak_mb()
+
+    result = CellResult(metrics={k: float(v) for k, v in metrics.items()})
+    for attribute, curve in (("loss_curve_", "train_loss"),
+                             ("validation_scores_", "validation_score")):
+        if getattr(estimator, attribute, None) is not None:
+            result.curves[curve] = [float(v) for v in getattr(estimator, attribute)]
+    if hasattr(estimator, "device_"):
+        result.tags["dimred.device"] = str(estimator.device_)
+    result.figures = _cell_figures(estimator, data, codes, reconstruction, result.curves)
+    result.metrics["evaluation_seconds"] = time.perf_counter() - start
+    return result
+
+
+def samples_per_second(function, X: np.ndarray) -> float:
+    """Rows per second of ``function(X)``, after a warm-up, repeated for at least 0.2 s."""
+    function(X[:WARMUP_ROWS])
+    calls, seconds = timeit.Timer(lambda: function(X)).autorange()
+    return calls * X.shape[0] / seconds
+
+
+def _cell_figures(estimator, data, codes, reconstruction, curves) -> dict[str, Figure]:
+    figures = {}
+    title = f"{type(estimator).__name__}, k={codes.shape[1]}, {data.name}"
+    if data.get("image_shape") is not None:
+        figures["reconstructions.png"] = _figures.reconstruction_grid(
+            data.X_test, reconstruction, data.image_shape, title=title)
+        if hasattr(estimator, "sample"):
+            figures["samples.png"] = _figures.image_grid(
+                estimator.sample(32, random_state=0), data.image_shape,
+                title=f"samples, {title}")
+    if codes.shape[1] == 2 and data.get("y_test") is not None:
+        figures["latent.png"] = _figures.latent_scatter(codes, data.y_test, title=title)
+    if curves:
+        figures["loss_curve.png"] = _figures.training_curves(curves, title=title)
+    return figures

@@ -1,0 +1,228 @@
+"""The benchmark runner: every cell of a suite, once, logged to MLflow.
+
+The runner knows cells, datasets and the estimator contract, never a particular method.
+A cell runs as: look up its config hash (skip it if a FINISHED run has it), start a
+nested run, fit and measure with no MLflow call in between, then log everything and
+close the run FINISHED. A cell that raises is closed FAILED with its traceback; a
+process killed mid-cell leaves a RUNNING run whose pid is dead, which the next
+invocation closes as KILLED and runs again.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+import mlflow
+from sklearn.utils import Bunch
+from tqdm.auto import tqdm
+
+from dimred.benchmark._environment import environment_tags, process_tags
+from dimred.benchmark._evaluation import CellResult, fit_and_evaluate
+from dimred.benchmark._model import log_estimator
+from dimred.benchmark._suite import Cell, Suite
+from dimred.benchmark._tracking import HASH_TAG, SuiteTracker
+from dimred.datasets import load_dataset
+from dimred.datasets._registry import PREPROCESSING_OPTIONS
+
+
+@dataclass
+class SuiteSummary:
+    """What an invocation did, cell by cell."""
+
+    finished: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    killed: list[str] = field(default_factory=list)
+    running_elsewhere: list[str] = field(default_factory=list)
+    parent_run_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def report(self) -> str:
+        lines = [
+            f"{len(self.finished)} cell(s) run, {len(self.skipped)} skipped (already "
+            f"FINISHED), {len(self.failed)} failed."
+        ]
+        if self.killed:
+            lines.append(f"Closed {len(self.killed)} run(s) left RUNNING by a dead process "
+                         "as KILLED: " + ", ".join(self.killed))
+        if self.running_elsewhere:
+            lines.append("Left to the live process running them: "
+                         + ", ".join(self.running_elsewhere))
+        lines += [f"FAILED {name}: {error}" for name, error in self.failed.items()]
+        return "\n".join(lines)
+
+
+class DatasetCache:
+    """Each dataset loaded once per invocation, by its options."""
+
+    def __init__(self, data_home: str | Path | None):
+        self.data_home, self._loaded = data_home, {}
+
+    def __call__(self, options: dict) -> Bunch:
+        key = repr(sorted(options.items()))
+        if key not in self._loaded:
+            options = dict(options)
+            self._loaded[key] = load_dataset(options.pop("source"), data_home=self.data_home,
+                                             **options)
+        return self._loaded[key]
+
+
+def run_suite(
+    suite: Suite,
+    *,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    data_home: str | Path | None = None,
+    only: str | None = None,
+    dry_run: bool = False,
+    progress: bool = True,
+    out: TextIO = sys.stdout,
+) -> SuiteSummary:
+    """Run every cell of ``suite`` that has no FINISHED run yet.
+
+    Parameters
+    ----------
+    suite : Suite
+    tracking_uri : str, default=None
+        MLflow tracking URI; None uses MLflow's default (``$MLFLOW_TRACKING_URI``, else
+        ``sqlite:///mlflow.db`` in the working folder).
+    experiment : str, default=None
+        Experiment name; None uses the suite's name.
+    data_home : str or Path, default=None
+        Folder holding ``mnist/``, ``fashion_mnist/``, ... (see ``get_data_home``).
+    only : str, default=None
+        Glob over run names (``dataset/method/k=8/seed=0``) selecting the cells to run.
+    dry_run : bool, default=False
+        List the cells and whether each is done; run and change nothing.
+    progress : bool, default=True
+        Progress bars: one over cells with ETA, and inner bars while networks train.
+
+    Returns
+    -------
+    summary : SuiteSummary
+
+    Raises
+    ------
+    TrackingError
+        If the tracking store fails; finished cells stay logged, the current one is
+        re-run next time.
+    """
+    tracker = SuiteTracker(tracking_uri or mlflow.get_tracking_uri(), experiment or suite.name)
+    datasets = DatasetCache(data_home)
+    widths = {label: datasets(options).X_train.shape[1]
+              for label, options in suite.datasets.items()}
+    cells = [cell for cell in suite.cells(widths)
+             if only is None or fnmatch.fnmatchcase(cell.run_name, only)]
+    summary = SuiteSummary()
+    if dry_run:
+        records, _ = tracker.index(recover=False)
+        for cell in cells:
+            record = records.get(cell.config_hash)
+            state = ("done" if record and record.finished else
+                     "running" if record and record.running_elsewhere else "to run")
+            print(f"[{state:>7}] {cell.run_name}  {cell.config_hash[:12]}", file=out)
+        return summary
+
+    records, summary.killed = tracker.index(recover=True)
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    summary.parent_run_id = tracker.start_parent(
+        f"{suite.name} {started}",
+        tags={**environment_tags(), **process_tags(), "dimred.suite": suite.name},
+        params={"suite": str(suite.path), "n_cells": len(cells), "only": only or "*"},
+    )
+    status = "KILLED"
+    try:
+        bar = tqdm(cells, desc=suite.name, unit="cell", disable=not progress)
+        for cell in bar:
+            bar.set_postfix_str(cell.run_name)
+            record = records.get(cell.config_hash)
+            if record and record.finished:
+                summary.skipped.append(cell.run_name)
+            elif record and record.running_elsewhere:
+                summary.running_elsewhere.append(cell.run_name)
+            else:
+                _run_cell(cell, datasets(cell.dataset_options), tracker, summary, progress)
+        status = "FINISHED" if summary.ok else "FAILED"
+    finally:
+        tracker.end_parent(status)
+    return summary
+
+
+def _run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, summary: SuiteSummary,
+              progress: bool) -> None:
+    start = time.perf_counter()
+    estimator = cell.build_estimator()
+    if "verbose" in estimator.get_params():
+        estimator.set_params(verbose=progress)  # the inner training bar
+    run_id = tracker.start_cell(
+        summary.parent_run_id,
+        cell.run_name,
+        tags={HASH_TAG: cell.config_hash, "dimred.suite_cell": cell.run_name,
+              **environment_tags(), **process_tags()},
+    )
+    with tracker.errors():
+        mlflow.log_params(_params(cell, data, estimator))
+    try:
+        result = fit_and_evaluate(
+            estimator, data, n_importance_samples=cell.evaluation["n_importance_samples"]
+        )
+    except Exception as error:
+        with tracker.errors():
+            mlflow.log_text(traceback.format_exc(), "traceback.txt")
+            mlflow.set_tag("dimred.error", f"{type(error).__name__}: {error}"[:5000])
+        tracker.end_cell("FAILED")
+        summary.failed[cell.run_name] = f"{type(error).__name__}: {error}"
+        return
+    except BaseException:
+        tracker.end_cell("KILLED")  # Ctrl-C: the run is closed, not left RUNNING
+        raise
+    _log_result(cell, data, estimator, result, tracker, run_id)
+    with tracker.errors():
+        # Wall time of the whole cell: minus fit and evaluation, the runner's overhead.
+        mlflow.log_metric("cell_seconds", time.perf_counter() - start)
+    tracker.end_cell("FINISHED")
+    summary.finished.append(cell.run_name)
+
+
+def _params(cell: Cell, data: Bunch, estimator) -> dict:
+    dataset_options = {
+        f"dataset.{key}": value
+        for key, value in {**cell.dataset_options, **data.get("description", {})}.items()
+        if key not in PREPROCESSING_OPTIONS
+    }
+    return {
+        "dataset": cell.dataset,
+        "method": cell.method,
+        "estimator": cell.estimator,
+        "n_components": cell.n_components,
+        "seed": cell.seed,
+        "n_features": data.X_train.shape[1],
+        **data.preprocessing,
+        **dataset_options,
+        **cell.evaluation,
+        **{name: value for name, value in estimator.get_params().items() if name != "verbose"},
+    }
+
+
+def _log_result(cell: Cell, data: Bunch, estimator, result: CellResult,
+                tracker: SuiteTracker, run_id: str) -> None:
+    with tracker.errors():
+        mlflow.log_metrics(result.metrics)
+        mlflow.set_tags(result.tags)
+        tracker.log_curves(run_id, result.curves)
+        for name, figure in result.figures.items():
+            mlflow.log_figure(figure, f"figures/{name}")
+        for context, X in (("training", data.X_train), ("testing", data.X_test)):
+            mlflow.log_input(mlflow.data.from_numpy(X, name=f"{cell.dataset}-{context}"),
+                             context=context)
+        log_estimator(estimator, data.X_test)

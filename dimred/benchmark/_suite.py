@@ -1,0 +1,268 @@
+"""Suites: TOML files naming datasets, methods with parameters, latent sizes and seeds.
+
+A suite expands into cells, one per (dataset, method, latent size, seed). The runner
+sees only cells: an estimator class, its parameters and a dataset's options.
+
+.. code-block:: toml
+
+    [suite]
+    name = "quick"                 # the MLflow experiment, unless --experiment says
+    latent_sizes = [2, 8, 32]      # clipped to each dataset's width
+    seeds = [0]
+    n_importance_samples = 100     # k of the VAE's importance-weighted likelihood
+
+    [datasets.mnist]               # the table name labels the dataset in run names
+    source = "mnist"               # default: the label
+    n_train = 5000
+
+    [methods.AE]                   # the table name labels the method
+    estimator = "AE"               # default: the label; one of dimred.ESTIMATORS
+    datasets = ["mnist"]           # default: every dataset
+    max_epochs = 20                # any other key is an estimator parameter
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sklearn.base import BaseEstimator
+
+from dimred import ESTIMATORS
+from dimred.datasets._registry import PREPROCESSING_OPTIONS, loader_options
+
+_SUITE_KEYS = {"name", "latent_sizes", "seeds", "n_importance_samples", "description"}
+#: Estimator parameters that change what is displayed, not what is computed.
+_DISPLAY_PARAMS = {"verbose"}
+
+
+class SuiteError(ValueError):
+    """A suite file that cannot be run; the message names the file, key and line."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run of the benchmark: a method at a latent size and seed on a dataset."""
+
+    dataset: str
+    dataset_options: dict[str, Any]
+    method: str
+    estimator: str
+    params: dict[str, Any]
+    n_components: int
+    seed: int
+    evaluation: dict[str, Any]
+
+    @property
+    def run_name(self) -> str:
+        return f"{self.dataset}/{self.method}/k={self.n_components}/seed={self.seed}"
+
+    def build_estimator(self) -> BaseEstimator:
+        """A fresh, unfitted estimator with this cell's parameters."""
+        estimator = ESTIMATORS[self.estimator](**self.params)
+        settings = {"n_components": self.n_components}
+        if "random_state" in estimator.get_params():
+            settings["random_state"] = self.seed
+        return estimator.set_params(**settings)
+
+    @property
+    def config_hash(self) -> str:
+        """Stable hash of everything that defines the result: data, preprocessing,
+        estimator class and all its resolved parameters (defaults included, so a changed
+        default is a new cell), latent size, seed and evaluation settings."""
+        params = {
+            name: value
+            for name, value in self.build_estimator().get_params().items()
+            if name not in _DISPLAY_PARAMS
+        }
+        definition = {
+            "dataset": self.dataset_options,
+            "estimator": self.estimator,
+            "params": params,
+            "seed": self.seed,
+            "evaluation": self.evaluation,
+        }
+        canonical = json.dumps(definition, sort_keys=True, default=repr)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+@dataclass
+class Suite:
+    """A parsed suite file."""
+
+    name: str
+    path: Path
+    datasets: dict[str, dict[str, Any]]
+    methods: dict[str, dict[str, Any]]
+    latent_sizes: list[int]
+    seeds: list[int]
+    evaluation: dict[str, Any] = field(default_factory=dict)
+
+    def cells(self, widths: dict[str, int]) -> list[Cell]:
+        """Every cell, given each dataset's width (n_features) and training rows.
+
+        Latent sizes above ``widths[dataset]`` are clipped to it, and duplicates dropped.
+        """
+        cells = []
+        for dataset, options in self.datasets.items():
+            sizes = sorted({min(k, widths[dataset]) for k in self.latent_sizes})
+            for method, spec in self.methods.items():
+                if dataset not in spec["datasets"]:
+                    continue
+                for k in sizes:
+                    for seed in self.seeds:
+                        cells.append(
+                            Cell(dataset, options, method, spec["estimator"], spec["params"],
+                                 k, seed, self.evaluation)
+                        )
+        return cells
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Parse and check a suite file.
+
+    Raises
+    ------
+    SuiteError
+        For TOML syntax errors (with TOML's line and column), unknown keys, wrong types,
+        unknown estimators or parameters, naming the key and its line.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise SuiteError(f"{path}: cannot read the suite file ({error}).") from error
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SuiteError(f"{path}: invalid TOML: {error}") from error
+    where = _Locator(path, text)
+
+    for key in set(document) - {"suite", "datasets", "methods"}:
+        raise where.error(key, f"unknown top-level key {key!r}; expected suite, datasets, methods")
+    header = document.get("suite", {})
+    for key in set(header) - _SUITE_KEYS:
+        raise where.error(key, f"unknown key suite.{key}; expected one of {sorted(_SUITE_KEYS)}")
+    latent_sizes = _positive_ints(header.get("latent_sizes"), "latent_sizes", where)
+    seeds = _ints(header.get("seeds", [0]), "seeds", where)
+    evaluation = {"n_importance_samples": header.get("n_importance_samples", 100)}
+    if not _is_int(evaluation["n_importance_samples"]) or evaluation["n_importance_samples"] < 1:
+        raise where.error("n_importance_samples", "suite.n_importance_samples must be an int ≥ 1")
+
+    datasets = document.get("datasets")
+    if not isinstance(datasets, dict) or not datasets:
+        raise where.error("datasets", "a suite needs at least one [datasets.NAME] table")
+    datasets = {label: _dataset(label, spec, where) for label, spec in datasets.items()}
+    methods = document.get("methods")
+    if not isinstance(methods, dict) or not methods:
+        raise where.error("methods", "a suite needs at least one [methods.NAME] table")
+    methods = {label: _method(label, spec, datasets, where) for label, spec in methods.items()}
+    return Suite(
+        name=header.get("name", path.stem),
+        path=path,
+        datasets=datasets,
+        methods=methods,
+        latent_sizes=latent_sizes,
+        seeds=seeds,
+        evaluation=evaluation,
+    )
+
+
+def _dataset(label: str, spec: Any, where: _Locator) -> dict[str, Any]:
+    table = f"datasets.{label}"
+    if not isinstance(spec, dict):
+        raise where.error(label, f"{table} must be a table")
+    options = dict(spec)
+    options.setdefault("source", label)
+    if not isinstance(options["source"], str):
+        raise where.error("source", f"{table}.source must be a string", table)
+    try:
+        allowed = loader_options(options["source"]) | set(PREPROCESSING_OPTIONS)
+    except ValueError as error:
+        key = "source" if "source" in spec else label
+        raise where.error(key, f"{table}: {error}", table) from error
+    for key in set(options) - allowed - {"source"}:
+        raise where.error(key, f"{table}.{key} is not an option; expected {sorted(allowed)}", table)
+    return options
+
+
+def _method(label: str, spec: Any, datasets: dict, where: _Locator) -> dict[str, Any]:
+    table = f"methods.{label}"
+    if not isinstance(spec, dict):
+        raise where.error(label, f"{table} must be a table")
+    params = dict(spec)
+    estimator = params.pop("estimator", label)
+    if estimator not in ESTIMATORS:
+        raise where.error(
+            "estimator" if "estimator" in spec else label,
+            f"{table}: unknown estimator {estimator!r}; known: {sorted(ESTIMATORS)}",
+            table,
+        )
+    restrict = params.pop("datasets", list(datasets))
+    for name in restrict:
+        if name not in datasets:
+            raise where.error("datasets", f"{table}.datasets names unknown {name!r}", table)
+    valid = ESTIMATORS[estimator]().get_params()
+    for key in params:
+        if key not in valid or key in ("n_components", "random_state"):
+            raise where.error(
+                key,
+                f"{table}.{key} is not a parameter of {estimator} that a suite sets "
+                "(n_components and random_state come from latent_sizes and seeds)",
+                table,
+            )
+    try:
+        ESTIMATORS[estimator](**params)._validate_params()
+    except (TypeError, ValueError) as error:
+        # sklearn's message names the parameter; point at it when it is in the table.
+        culprit = next((key for key in params if f"'{key}'" in str(error)), label)
+        raise where.error(culprit, f"{table}: {error}", table) from error
+    return {"estimator": estimator, "params": params, "datasets": restrict}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _ints(value: Any, key: str, where: _Locator) -> list[int]:
+    if not isinstance(value, list) or not value or not all(_is_int(v) for v in value):
+        raise where.error(key, f"suite.{key} must be a non-empty list of ints, got {value!r}")
+    return list(dict.fromkeys(value))
+
+
+def _positive_ints(value: Any, key: str, where: _Locator) -> list[int]:
+    values = _ints(value, key, where)
+    if min(values) < 1:
+        raise where.error(key, f"suite.{key} must hold positive ints, got {value!r}")
+    return values
+
+
+class _Locator:
+    """Finds the line of a key in the raw text, since tomllib keeps no positions."""
+
+    def __init__(self, path: Path, text: str):
+        self.path, self.lines = path, text.splitlines()
+
+    def line_of(self, key: str, table: str | None = None) -> int | None:
+        """Line of ``key = ...`` (or of a table header naming ``key``), searched from the
+        header of ``table`` when given."""
+        start = 0
+        if table is not None:
+            header = re.compile(rf"^\s*\[\s*{re.escape(table)}\s*\]")
+            start = next((n for n, line in enumerate(self.lines) if header.search(line)), 0)
+        escaped = re.escape(key)
+        pattern = re.compile(rf'^\s*(\[[^\]]*\b{escaped}\b[^\]]*\]|"?{escaped}"?\s*=)')
+        for number in range(start, len(self.lines)):
+            if pattern.search(self.lines[number]):
+                return number + 1
+        return None
+
+    def error(self, key: str, message: str, table: str | None = None) -> SuiteError:
+        line = self.line_of(key, table)
+        at = f"{self.path}:{line}" if line else str(self.path)
+        return SuiteError(f"{at}: {message} (key {key!r}).")

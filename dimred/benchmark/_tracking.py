@@ -1,0 +1,179 @@
+"""MLflow bookkeeping for suites: experiments, parent and cell runs, resume and recovery.
+
+Every call into MLflow goes through :func:`tracking_errors`, so that a tracking failure
+is reported as one :class:`TrackingError` naming the store, never mistaken for a failed
+cell and never swallowed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+from mlflow.entities import Metric, RunStatus
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+from dimred.benchmark._environment import process_alive
+
+#: MLflow's HTTP retry settings for a tracking server, unless the user set them: brief
+#: (about 7 s over 3 tries), where MLflow's own defaults wait for minutes.
+RETRY_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+
+#: MLflow accepts at most this many metrics per log_batch call.
+BATCH_LIMIT = 1000
+
+KIND_TAG = "dimred.kind"
+HASH_TAG = "dimred.config_hash"
+
+
+class TrackingError(RuntimeError):
+    """The tracking store failed (after MLflow's retries)."""
+
+
+@contextlib.contextmanager
+def tracking_errors(uri: str) -> Iterator[None]:
+    """Turn any failure of an MLflow call into a TrackingError naming the store."""
+    try:
+        yield
+    except (MlflowException, OSError) as error:
+        raise TrackingError(f"tracking store {uri} failed: {error}") from error
+    except Exception as error:  # requests / SQLAlchemy errors surface as their own types
+        module = type(error).__module__.split(".")[0]
+        if module in {"requests", "urllib3", "sqlalchemy", "mlflow"}:
+            raise TrackingError(f"tracking store {uri} failed: {error!r}") from error
+        raise
+
+
+@dataclass
+class CellRecord:
+    """What the store already holds for one config hash."""
+
+    finished: int = 0
+    running_elsewhere: int = 0
+
+
+class SuiteTracker:
+    """One experiment per suite; a parent run per invocation; a nested run per cell."""
+
+    def __init__(self, tracking_uri: str, experiment: str):
+        for name, value in RETRY_DEFAULTS.items():
+            os.environ.setdefault(name, value)
+        self.uri = tracking_uri
+        with tracking_errors(tracking_uri):
+            mlflow.set_tracking_uri(tracking_uri)
+            self.client = MlflowClient(tracking_uri)
+            found = self.client.get_experiment_by_name(experiment)
+            self.experiment_id = (
+                found.experiment_id
+                if found
+                else self.client.create_experiment(
+                    experiment, artifact_location=_artifact_location(tracking_uri, experiment)
+                )
+            )
+
+    def errors(self):
+        return tracking_errors(self.uri)
+
+    def _search(self, filter_string: str):
+        runs, token = [], None
+        while True:
+            page = self.client.search_runs(
+                [self.experiment_id], filter_string, max_results=1000, page_token=token
+            )
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return runs
+
+    def index(self, *, recover: bool) -> tuple[dict[str, CellRecord], list[str]]:
+        """Index the cell runs by config hash; with ``recover``, first close runs left
+        RUNNING by dead processes as KILLED.
+
+        Returns the records by config hash and the names of the runs (to be) closed as
+        KILLED. Without ``recover`` nothing is changed, and such runs count as neither
+        finished nor running.
+        """
+        records: dict[str, CellRecord] = {}
+        killed = []
+        with self.errors():
+            for run in self._search(""):
+                tags, status = run.data.tags, run.info.status
+                if status == "RUNNING":
+                    alive = process_alive(
+                        tags.get("dimred.host"), tags.get("dimred.pid"),
+                        tags.get("dimred.process_start"),
+                    )
+                    if alive is False:
+                        if recover:
+                            self.client.set_terminated(run.info.run_id, "KILLED")
+                        killed.append(run.info.run_name)
+                        continue
+                if tags.get(KIND_TAG) != "cell":
+                    continue
+                record = records.setdefault(tags.get(HASH_TAG, ""), CellRecord())
+                if status == "FINISHED":
+                    record.finished += 1
+                elif status == "RUNNING":
+                    record.running_elsewhere += 1
+        return records, killed
+
+    def start_parent(self, run_name: str, tags: dict[str, str], params: dict) -> str:
+        with self.errors():
+            run = self.client.create_run(
+                self.experiment_id, run_name=run_name, tags={KIND_TAG: "suite", **tags}
+            )
+            mlflow.start_run(run_id=run.info.run_id)
+            mlflow.log_params(params)
+        return run.info.run_id
+
+    def end_parent(self, status: str) -> None:
+        with self.errors():
+            mlflow.end_run(status)
+
+    def start_cell(self, parent_id: str, run_name: str, tags: dict[str, str]) -> str:
+        with self.errors():
+            run = mlflow.start_run(
+                experiment_id=self.experiment_id,
+                run_name=run_name,
+                nested=True,
+                tags={KIND_TAG: "cell", MLFLOW_PARENT_RUN_ID: parent_id, **tags},
+            )
+        return run.info.run_id
+
+    def log_curves(self, run_id: str, curves: dict[str, list[float]]) -> None:
+        """Step metrics in batched calls: one call per 1000 values, not one per value."""
+        now = int(time.time() * 1000)
+        metrics = [
+            Metric(name, value, timestamp=now, step=step)
+            for name, values in curves.items()
+            for step, value in enumerate(values)
+        ]
+        with self.errors():
+            for start in range(0, len(metrics), BATCH_LIMIT):
+                self.client.log_batch(run_id, metrics=metrics[start : start + BATCH_LIMIT])
+
+    def end_cell(self, status: str) -> None:
+        with self.errors():
+            mlflow.end_run(RunStatus.to_string(RunStatus.from_string(status)))
+
+
+def _artifact_location(tracking_uri: str, experiment: str) -> str | None:
+    """Beside the database for a SQLite store (MLflow would use ``./mlruns`` under
+    whatever folder the command ran in); the server's or MLflow's choice otherwise."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    database = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", experiment)
+    return (database.parent / "mlartifacts" / slug).as_uri()

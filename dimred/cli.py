@@ -1,0 +1,124 @@
+"""The ``dimred`` command: run benchmark suites and browse their results."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+#: Where runs go unless --tracking-uri or $MLFLOW_TRACKING_URI says otherwise: MLflow's
+#: own default, a SQLite file in the working folder.
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dimred`` console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    return args.command(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dimred",
+        description="Compare POD, PCA, AE and VAE: run benchmark suites into MLflow and "
+        "browse the results.",
+    )
+    commands = parser.add_subparsers(title="commands", required=True)
+
+    bench = commands.add_parser(
+        "bench",
+        help="run a benchmark suite",
+        description="Run every cell (dataset × method × latent size × seed) of a suite "
+        "TOML file, logging each as a nested MLflow run. Cells that already have a "
+        "FINISHED run with the same config hash are skipped, so an interrupted suite "
+        "resumes where it stopped. Exits 1 if any cell failed, 2 if the tracking store "
+        "or the suite file did.",
+    )
+    bench.add_argument("suite", help="suite TOML file, e.g. benchmarks/quick.toml")
+    _tracking_argument(bench)
+    bench.add_argument("--experiment", help="MLflow experiment name (default: the suite's name)")
+    bench.add_argument(
+        "--data-dir",
+        help="folder holding mnist/, fashion_mnist/, ... (default: $DIMRED_DATA, else "
+        "~/.cache/dimred, where missing MNIST files are downloaded)",
+    )
+    bench.add_argument(
+        "--only", metavar="GLOB",
+        help="run only cells whose run name (dataset/method/k=8/seed=0) matches GLOB",
+    )
+    bench.add_argument("--dry-run", action="store_true",
+                       help="list the cells, marking those already done; run nothing")
+    bench.add_argument("--no-progress", action="store_true", help="no progress bars")
+    bench.set_defaults(command=_bench)
+
+    ui = commands.add_parser(
+        "ui",
+        help="open the MLflow UI on the results",
+        description="Start the MLflow UI on 127.0.0.1 over the tracking store, then open "
+        "http://127.0.0.1:PORT in a browser. Stop it with Ctrl-C.",
+    )
+    _tracking_argument(ui)
+    ui.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
+    ui.set_defaults(command=_ui)
+    return parser
+
+
+def _tracking_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI),
+        help="MLflow tracking URI: a database (sqlite:///mlflow.db, the default) or a "
+        "tracking server (http://host:5000)",
+    )
+
+
+def _bench(args: argparse.Namespace) -> int:
+    # Imported here so that `dimred --help` answers at once.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from dimred.benchmark import SuiteError, TrackingError, load_suite, run_suite
+
+    # MLflow's INFO lines (one per logged model) would bury the progress bars; set after
+    # the import, since importing mlflow configures its logger.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+
+    try:
+        suite = load_suite(args.suite)
+        summary = run_suite(
+            suite,
+            tracking_uri=args.tracking_uri,
+            experiment=args.experiment,
+            data_home=args.data_dir,
+            only=args.only,
+            dry_run=args.dry_run,
+            progress=not args.no_progress,
+        )
+    except (SuiteError, FileNotFoundError) as error:
+        print(f"dimred bench: {error}", file=sys.stderr)
+        return 2
+    except TrackingError as error:
+        print(f"dimred bench: {error}\nFinished cells are saved; run the same command "
+              "again once the store is reachable to resume.", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        return 0
+    print(summary.report())
+    print(f"Browse the runs: dimred ui --tracking-uri {args.tracking_uri}")
+    return 0 if summary.ok else 1
+
+
+def _ui(args: argparse.Namespace) -> int:
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", args.tracking_uri,
+               "--host", "127.0.0.1", "--port", str(args.port)]
+    print(f"MLflow UI on http://127.0.0.1:{args.port} over {args.tracking_uri} (Ctrl-C stops)")
+    try:
+        return subprocess.run(command, check=False).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Datasets by name, with the preprocessing a benchmark cell records as params."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+import sklearn.datasets
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.utils import Bunch
+
+from dimred.datasets._burgers import make_burgers
+from dimred.datasets._files import load_file
+from dimred.datasets._manifolds import make_embedded_manifold
+from dimred.datasets._mnist import load_fashion_mnist, load_mnist
+
+#: Seed of the one-off Bernoulli draw that binarises a test set, fixed so every method
+#: and seed is scored on the same binary images.
+BINARIZE_SEED = 0
+
+BINARIZE_OPTIONS = (False, True, "static", "dynamic")
+
+
+def load_digits_split(*, random_state: int = 0) -> Bunch:
+    """scikit-learn's 8×8 digits, pixel counts 0-16 scaled to [0, 1], split 80/20
+    stratified by digit."""
+    digits = sklearn.datasets.load_digits()
+    X_train, X_test, y_train, y_test = train_test_split(
+        digits.data / 16.0, digits.target, test_size=0.2, stratify=digits.target,
+        random_state=random_state,
+    )
+    return Bunch(name="digits", X_train=X_train, X_test=X_test, y_train=y_train,
+                 y_test=y_test, image_shape=(8, 8), description={})
+
+
+#: name -> loader. Loaders return the split, unpreprocessed; those that read files take
+#: ``data_home``.
+LOADERS: dict[str, Callable[..., Bunch]] = {
+    "mnist": load_mnist,
+    "fashion_mnist": load_fashion_mnist,
+    "digits": load_digits_split,
+    "swiss_roll": partial(make_embedded_manifold, "swiss_roll"),
+    "s_curve": partial(make_embedded_manifold, "s_curve"),
+    "burgers": make_burgers,
+}
+
+#: Options every dataset takes, whatever its loader.
+PREPROCESSING_OPTIONS = ("n_train", "n_test", "scale01", "standardize", "binarize")
+
+
+def loader_options(source: str) -> set[str]:
+    """The options the loader of ``source`` accepts, besides :data:`PREPROCESSING_OPTIONS`."""
+    loader = load_file if source.startswith("file:") else LOADERS.get(source)
+    if loader is None:
+        raise ValueError(f"unknown dataset {source!r}; known: {sorted(LOADERS)} or file:PATH.")
+    parameters = inspect.signature(loader).parameters
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {name for name, p in parameters.items() if p.kind in named} - {"data_home", "path"}
+
+
+def load_dataset(
+    source: str,
+    *,
+    data_home: str | os.PathLike | None = None,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    scale01: bool = False,
+    standardize: bool = False,
+    binarize: bool | str = False,
+    **options,
+) -> Bunch:
+    """Load a dataset by name and preprocess it, in this order: subset, scale, binarise.
+
+    Parameters
+    ----------
+    source : str
+        One of :data:`LOADERS` (``mnist``, ``fashion_mnist``, ``digits``, ``swiss_roll``,
+        ``s_curve``, ``burgers``) or ``file:PATH`` (see :func:`load_file`).
+    data_home : str or path-like, default=None
+        Folder holding ``mnist/``, ``fashion_mnist/``, ...; see :func:`get_data_home`.
+    n_train, n_test : int, default=None
+        Keep the first ``n_train`` training and ``n_test`` test rows (all when None).
+    scale01 : bool, default=False
+        Min-max scale each feature to [0, 1] with the training set's range.
+    standardize : bool, default=False
+        Zero mean and unit variance per feature, with the training set's statistics.
+    binarize : {False, True, "static", "dynamic"}, default=False
+        Bernoulli-sample pixel intensities in [0, 1] to {0, 1}. ``"static"`` (or True)
+        samples both sets once. ``"dynamic"`` samples only the test set once and leaves
+        the training set as probabilities, for estimators that resample each epoch
+        (``VAE(dynamic_binarization=True)``), the protocol of Burda et al. (2015).
+    **options
+        Passed to the loader (e.g. ``n_samples`` / ``n_features`` for the manifolds,
+        ``n_grid`` / ``viscosity`` for ``burgers``, ``test`` / ``key`` for files).
+
+    Returns
+    -------
+    data : Bunch
+        ``X_train``, ``X_test``, ``y_train``, ``y_test`` (None without labels),
+        ``image_shape`` (None unless images), ``name``, ``description`` (loader
+        metadata, e.g. the PDE grid) and ``preprocessing`` (the options above).
+    """
+    if scale01 and standardize:
+        raise ValueError("scale01 and standardize are exclusive; choose one.")
+    if binarize not in BINARIZE_OPTIONS:
+        raise ValueError(f"binarize must be one of {BINARIZE_OPTIONS}, got {binarize!r}.")
+    unknown = set(options) - loader_options(source)
+    if unknown:
+        raise TypeError(
+            f"dataset {source!r} has no option(s) {sorted(unknown)}; it takes "
+            f"{sorted(loader_options(source)) + list(PREPROCESSING_OPTIONS)}."
+        )
+    if source.startswith("file:"):
+        data = load_file(source.removeprefix("file:"), **options)
+    elif "data_home" in inspect.signature(LOADERS[source]).parameters:
+        data = LOADERS[source](data_home, **options)
+    else:
+        data = LOADERS[source](**options)
+    data.setdefault("description", {})
+    data.X_train, data.y_train = _first(data.X_train, data.y_train, n_train, "n_train")
+    data.X_test, data.y_test = _first(data.X_test, data.y_test, n_test, "n_test")
+    if scale01 or standardize:
+        scaler = (MinMaxScaler() if scale01 else StandardScaler()).fit(data.X_train)
+        data.X_train, data.X_test = scaler.transform(data.X_train), scaler.transform(data.X_test)
+    if binarize:
+        rng = np.random.default_rng(BINARIZE_SEED)
+        data.X_test = _bernoulli(data.X_test, rng)
+        if binarize != "dynamic":
+            data.X_train = _bernoulli(data.X_train, rng)
+    data.preprocessing = {
+        "n_train": data.X_train.shape[0],
+        "n_test": data.X_test.shape[0],
+        "scale01": scale01,
+        "standardize": standardize,
+        "binarize": binarize if isinstance(binarize, str) else ("static" if binarize else False),
+    }
+    return data
+
+
+def _first(X, y, n, name):
+    if n is None:
+        return X, y
+    if n < 1 or n > X.shape[0]:
+        raise ValueError(f"{name}={n} is outside [1, {X.shape[0]}], the rows available.")
+    return X[:n], None if y is None else y[:n]
+
+
+def _bernoulli(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if X.min() < 0 or X.max() > 1:
+        raise ValueError(
+            "binarize needs intensities in [0, 1]; found values in "
+            f"[{X.min():.3g}, {X.max():.3g}]. Add scale01 = true."
+        )
+    return (rng.random(X.shape) < X).astype(X.dtype)
