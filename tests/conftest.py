@@ -11,7 +11,7 @@ from dimred.datasets import load_mnist
 @pytest.fixture(scope="session")
 def mnist():
     """The real MNIST files through dimred.datasets; a missing file fails loudly."""
-    return load_mnist()
+    return load_mnist(download=False)
 
 
 @pytest.fixture

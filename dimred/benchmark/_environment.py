@@ -57,18 +57,28 @@ def process_alive(host: str | None, pid: str | None, started: str | None) -> boo
         return False
     except PermissionError:
         pass  # exists, owned by someone else
-    # A recycled pid belongs to a process with another start time.
-    return not started or process_start(int(pid)) == started
+    fields = _proc_stat(int(pid))
+    if fields is None:
+        return True  # no /proc: the pid exists, trust it
+    # A zombie has exited (its parent has not reaped it yet); a recycled pid belongs to a
+    # process with another start time.
+    return fields[0] != "Z" and (not started or fields[19] == started)
 
 
 def process_start(pid: int) -> str | None:
     """Start time of ``pid`` in clock ticks since boot (Linux), as a string."""
+    fields = _proc_stat(pid)
+    return None if fields is None else fields[19]
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields 3 onwards of /proc/PID/stat (state, ppid, ...), or None without /proc."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    # Field 22; the command name (field 2) may hold spaces, so split after its ')'.
-    return stat.rsplit(")", 1)[1].split()[19]
+    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    return stat.rsplit(")", 1)[1].split()
 
 
 @cache

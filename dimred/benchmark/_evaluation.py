@@ -23,6 +23,9 @@ from dimred.benchmark import _figures, _memory
 #: initialisation, a cast copy of the network) are not throughput.
 WARMUP_ROWS = 256
 
+#: Test rows kept as examples (reconstructions, samples) for figures and reports.
+EXAMPLE_ROWS = 16
+
 
 @dataclass
 class CellResult:
@@ -31,6 +34,10 @@ class CellResult:
     metrics: dict[str, float]
     curves: dict[str, list[float]] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
+    #: Raw examples behind the figures, so reports can compose galleries across cells
+    #: without the data or the model: ``originals`` / ``reconstructions`` (first test
+    #: rows), ``latent_codes`` / ``latent_labels`` (at k = 2), ``samples`` (generative).
+    examples: dict[str, np.ndarray] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -83,7 +90,8 @@ def fit_and_evaluate(estimator: Any, data: Bunch, *, n_importance_samples: int) 
             result.curves[curve] = [float(v) for v in getattr(estimator, attribute)]
     if hasattr(estimator, "device_"):
         result.tags["dimred.device"] = str(estimator.device_)
-    result.figures = _cell_figures(estimator, data, codes, reconstruction, result.curves)
+    result.examples = _examples(estimator, data, codes, reconstruction)
+    result.figures = _cell_figures(estimator, data, codes, result.examples, result.curves)
     result.metrics["evaluation_seconds"] = time.perf_counter() - start
     return result
 
@@ -95,18 +103,30 @@ def samples_per_second(function, X: np.ndarray) -> float:
     return calls * X.shape[0] / seconds
 
 
-def _cell_figures(estimator, data, codes, reconstruction, curves) -> dict[str, Figure]:
+def _examples(estimator, data, codes, reconstruction) -> dict[str, np.ndarray]:
+    examples = {
+        "originals": data.X_test[:EXAMPLE_ROWS],
+        "reconstructions": reconstruction[:EXAMPLE_ROWS],
+    }
+    if codes.shape[1] == 2 and data.get("y_test") is not None:
+        examples["latent_codes"], examples["latent_labels"] = codes, np.asarray(data.y_test)
+    if hasattr(estimator, "sample"):
+        examples["samples"] = estimator.sample(EXAMPLE_ROWS, random_state=0)
+    return examples
+
+
+def _cell_figures(estimator, data, codes, examples, curves) -> dict[str, Figure]:
     figures = {}
     title = f"{type(estimator).__name__}, k={codes.shape[1]}, {data.name}"
     if data.get("image_shape") is not None:
         figures["reconstructions.png"] = _figures.reconstruction_grid(
-            data.X_test, reconstruction, data.image_shape, title=title)
-        if hasattr(estimator, "sample"):
+            examples["originals"], examples["reconstructions"], data.image_shape, title=title)
+        if "samples" in examples:
             figures["samples.png"] = _figures.image_grid(
-                estimator.sample(32, random_state=0), data.image_shape,
-                title=f"samples, {title}")
-    if codes.shape[1] == 2 and data.get("y_test") is not None:
-        figures["latent.png"] = _figures.latent_scatter(codes, data.y_test, title=title)
+                examples["samples"], data.image_shape, title=f"samples, {title}")
+    if "latent_codes" in examples:
+        figures["latent.png"] = _figures.latent_scatter(
+            examples["latent_codes"], examples["latent_labels"], title=title)
     if curves:
         figures["loss_curve.png"] = _figures.training_curves(curves, title=title)
     return figures

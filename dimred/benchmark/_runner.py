@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 import mlflow
+import numpy as np
 from sklearn.utils import Bunch
 from tqdm.auto import tqdm
 
@@ -86,7 +88,7 @@ def run_suite(
     only: str | None = None,
     dry_run: bool = False,
     progress: bool = True,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> SuiteSummary:
     """Run every cell of ``suite`` that has no FINISHED run yet.
 
@@ -106,6 +108,8 @@ def run_suite(
         List the cells and whether each is done; run and change nothing.
     progress : bool, default=True
         Progress bars: one over cells with ETA, and inner bars while networks train.
+    out : text stream, default=None
+        Where ``dry_run`` lists the cells; None is standard output.
 
     Returns
     -------
@@ -130,7 +134,7 @@ def run_suite(
             record = records.get(cell.config_hash)
             state = ("done" if record and record.finished else
                      "running" if record and record.running_elsewhere else "to run")
-            print(f"[{state:>7}] {cell.run_name}  {cell.config_hash[:12]}", file=out)
+            print(f"[{state:>7}] {cell.run_name}  {cell.config_hash[:12]}", file=out or sys.stdout)
         return summary
 
     records, summary.killed = tracker.index(recover=True)
@@ -200,7 +204,7 @@ def _params(cell: Cell, data: Bunch, estimator) -> dict:
         for key, value in {**cell.dataset_options, **data.get("description", {})}.items()
         if key not in PREPROCESSING_OPTIONS
     }
-    return {
+    schema = {
         "dataset": cell.dataset,
         "method": cell.method,
         "estimator": cell.estimator,
@@ -210,8 +214,15 @@ def _params(cell: Cell, data: Bunch, estimator) -> dict:
         **data.preprocessing,
         **dataset_options,
         **cell.evaluation,
-        **{name: value for name, value in estimator.get_params().items() if name != "verbose"},
     }
+    hyperparameters = {
+        # A hyper-parameter named like a schema key (POD's `method`) is prefixed with the
+        # estimator's name rather than overwrite it.
+        (f"{cell.estimator}.{name}" if name in schema and name != "n_components" else name): value
+        for name, value in estimator.get_params().items()
+        if name != "verbose"
+    }
+    return {**schema, **hyperparameters}
 
 
 def _log_result(cell: Cell, data: Bunch, estimator, result: CellResult,
@@ -222,7 +233,11 @@ def _log_result(cell: Cell, data: Bunch, estimator, result: CellResult,
         tracker.log_curves(run_id, result.curves)
         for name, figure in result.figures.items():
             mlflow.log_figure(figure, f"figures/{name}")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "examples.npz"
+            np.savez_compressed(path, **result.examples)
+            mlflow.log_artifact(str(path))
         for context, X in (("training", data.X_train), ("testing", data.X_test)):
             mlflow.log_input(mlflow.data.from_numpy(X, name=f"{cell.dataset}-{context}"),
                              context=context)
-        log_estimator(estimator, data.X_test)
+        mlflow.set_tag("dimred.model_uri", log_estimator(estimator, data.X_test))

@@ -18,6 +18,7 @@ sees only cells: an estimator class, its parameters and a dataset's options.
     [methods.AE]                   # the table name labels the method
     estimator = "AE"               # default: the label; one of dimred.ESTIMATORS
     datasets = ["mnist"]           # default: every dataset
+    latent_sizes = [30]            # default: the suite's
     max_epochs = 20                # any other key is an estimator parameter
 """
 
@@ -110,11 +111,11 @@ class Suite:
         """
         cells = []
         for dataset, options in self.datasets.items():
-            sizes = sorted({min(k, widths[dataset]) for k in self.latent_sizes})
             for method, spec in self.methods.items():
                 if dataset not in spec["datasets"]:
                     continue
-                for k in sizes:
+                wanted = spec["latent_sizes"] or self.latent_sizes
+                for k in sorted({min(k, widths[dataset]) for k in wanted}):
                     for seed in self.seeds:
                         cells.append(
                             Cell(dataset, options, method, spec["estimator"], spec["params"],
@@ -204,6 +205,9 @@ def _method(label: str, spec: Any, datasets: dict, where: _Locator) -> dict[str,
             table,
         )
     restrict = params.pop("datasets", list(datasets))
+    latent_sizes = params.pop("latent_sizes", None)
+    if latent_sizes is not None:
+        latent_sizes = _positive_ints(latent_sizes, "latent_sizes", where, table)
     for name in restrict:
         if name not in datasets:
             raise where.error("datasets", f"{table}.datasets names unknown {name!r}", table)
@@ -222,23 +226,30 @@ def _method(label: str, spec: Any, datasets: dict, where: _Locator) -> dict[str,
         # sklearn's message names the parameter; point at it when it is in the table.
         culprit = next((key for key in params if f"'{key}'" in str(error)), label)
         raise where.error(culprit, f"{table}: {error}", table) from error
-    return {"estimator": estimator, "params": params, "datasets": restrict}
+    return {
+        "estimator": estimator,
+        "params": params,
+        "datasets": restrict,
+        "latent_sizes": latent_sizes,
+    }
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _ints(value: Any, key: str, where: _Locator) -> list[int]:
+def _ints(value: Any, key: str, where: _Locator, table: str = "suite") -> list[int]:
     if not isinstance(value, list) or not value or not all(_is_int(v) for v in value):
-        raise where.error(key, f"suite.{key} must be a non-empty list of ints, got {value!r}")
+        raise where.error(
+            key, f"{table}.{key} must be a non-empty list of ints, got {value!r}", table
+        )
     return list(dict.fromkeys(value))
 
 
-def _positive_ints(value: Any, key: str, where: _Locator) -> list[int]:
-    values = _ints(value, key, where)
+def _positive_ints(value: Any, key: str, where: _Locator, table: str = "suite") -> list[int]:
+    values = _ints(value, key, where, table)
     if min(values) < 1:
-        raise where.error(key, f"suite.{key} must hold positive ints, got {value!r}")
+        raise where.error(key, f"{table}.{key} must hold positive ints, got {value!r}", table)
     return values
 
 

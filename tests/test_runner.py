@@ -1,0 +1,256 @@
+"""The runner against real MLflow stores: SQLite in a temporary folder and a real
+``mlflow server`` on 127.0.0.1, with real crashes (a failing cell, a SIGKILL)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from dimred.benchmark import load_suite, run_suite
+from dimred.cli import main
+from dimred.datasets import load_dataset
+from tests._suites import TINY, write_suite
+
+METRICS = {
+    "train_mse", "test_mse", "test_sse_per_sample", "test_explained_variance", "fit_seconds",
+    "fit_samples_per_s", "transform_samples_per_s", "inverse_transform_samples_per_s",
+    "peak_memory_mb", "n_parameters",
+}
+PARAMS = {"dataset", "method", "n_components", "seed", "n_features", "n_train", "n_test"}
+TAGS = {
+    "dimred.config_hash", "dimred.version", "dimred.torch_version", "dimred.sklearn_version",
+    "dimred.numpy_version", "dimred.cpu", "dimred.gpu", "dimred.threads", "dimred.host",
+}
+
+
+def cell_runs(uri: str, experiment: str = "tiny"):
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([found.experiment_id], max_results=1000)
+    return [run for run in runs if run.data.tags.get("dimred.kind") == "cell"]
+
+
+@pytest.fixture(scope="module")
+def tiny_store(tmp_path_factory):
+    """The tiny suite run once into a fresh SQLite store: (uri, suite, summary)."""
+    folder = tmp_path_factory.mktemp("store")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    suite = load_suite(write_suite(folder))
+    summary = run_suite(suite, tracking_uri=uri, progress=False)
+    return uri, suite, summary
+
+
+def test_every_cell_finishes_with_the_public_schema(tiny_store):
+    uri, _, summary = tiny_store
+    assert summary.ok and len(summary.finished) == 4
+    runs = {run.data.params["method"]: run for run in cell_runs(uri)}
+    assert set(runs) == {"POD", "PCA", "AE", "VAE"}
+    client = MlflowClient(uri)
+    for method, run in runs.items():
+        assert run.info.status == "FINISHED"
+        assert run.info.run_name == f"digits/{method}/k=2/seed=0"
+        assert PARAMS <= set(run.data.params)
+        assert run.data.params["n_train"] == "300" and run.data.params["n_features"] == "64"
+        assert TAGS <= set(run.data.tags)
+        assert run.data.tags["mlflow.parentRunId"] == summary.parent_run_id
+        assert METRICS <= set(run.data.metrics)
+        assert ("test_elbo" in run.data.metrics) == (method != "AE")
+        assert ("test_log_likelihood" in run.data.metrics) == (method == "VAE")
+        assert run.data.metrics["test_mse"] > 0
+        assert {d.dataset.name for d in run.inputs.dataset_inputs} == {
+            "digits-training", "digits-testing"
+        }
+        figures = {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
+        assert {"figures/reconstructions.png", "figures/latent.png"} <= figures
+        assert ("figures/samples.png" in figures) == (method == "VAE")
+        assert ("figures/loss_curve.png" in figures) == (method in ("AE", "VAE"))
+        examples = np.load(mlflow.artifacts.download_artifacts(
+            f"{run.info.artifact_uri}/examples.npz", tracking_uri=uri))
+        assert examples["reconstructions"].shape == examples["originals"].shape == (16, 64)
+        assert examples["latent_codes"].shape == (100, 2)
+        assert ("samples" in examples) == (method == "VAE")
+    # Every method hyper-parameter is a param.
+    assert runs["AE"].data.params["max_epochs"] == "3"
+    assert runs["PCA"].data.params["svd_solver"] == "auto"
+    # The linear methods agree: POD is PCA.
+    for metric in ("test_mse", "test_elbo"):
+        assert runs["POD"].data.metrics[metric] == pytest.approx(
+            runs["PCA"].data.metrics[metric], rel=1e-6)
+    # Training curves are step metrics, one per epoch.
+    history = client.get_metric_history(runs["AE"].info.run_id, "train_loss")
+    assert [m.step for m in history] == [0, 1, 2]
+
+
+def test_rerunning_a_finished_suite_adds_no_cell_runs(tiny_store):
+    uri, suite, _ = tiny_store
+    before = {run.info.run_id for run in cell_runs(uri)}
+    again = run_suite(suite, tracking_uri=uri, progress=False)
+    assert again.finished == [] and len(again.skipped) == 4
+    assert {run.info.run_id for run in cell_runs(uri)} == before
+
+
+def test_logged_models_predict_equals_transform(tiny_store):
+    uri, suite, _ = tiny_store
+    mlflow.set_tracking_uri(uri)
+    data = load_dataset("digits", n_train=300, n_test=100)
+    cells = {cell.run_name: cell for cell in suite.cells({"digits": 64})}
+    for run in cell_runs(uri):
+        model = mlflow.pyfunc.load_model(run.data.tags["dimred.model_uri"])
+        # The same cell fitted again here (fits are deterministic given the seed).
+        estimator = cells[run.info.run_name].build_estimator().fit(data.X_train)
+        np.testing.assert_allclose(model.predict(data.X_test), estimator.transform(data.X_test),
+                                   rtol=1e-5, atol=1e-6, err_msg=run.info.run_name)
+
+
+def test_failing_cell_is_failed_with_its_traceback_and_the_suite_goes_on(tmp_path, capsys):
+    # A Bernoulli VAE on data outside [0, 1] refuses to fit: a real failure.
+    text = TINY.replace("[methods.VAE]", "[methods.VAE]\nlikelihood = \"bernoulli\"")
+    suite = write_suite(tmp_path, text.replace("n_test = 100", "n_test = 100\nstandardize = true"))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert main(["bench", str(suite), "--tracking-uri", uri, "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    assert "3 cell(s) run" in out and "1 failed" in out and "FAILED digits/VAE/k=2/seed=0" in out
+    runs = {run.data.params["method"]: run for run in cell_runs(uri)}
+    assert runs["VAE"].info.status == "FAILED"
+    assert {runs[m].info.status for m in ("POD", "PCA", "AE")} == {"FINISHED"}
+    traceback = mlflow.artifacts.load_text(f"{runs['VAE'].info.artifact_uri}/traceback.txt")
+    assert "Traceback" in traceback and "ValueError" in traceback
+    # The failed cell is retried on the next invocation; the finished ones are not.
+    assert main(["bench", str(suite), "--tracking-uri", uri, "--no-progress"]) == 1
+    assert "0 cell(s) run, 3 skipped" in capsys.readouterr().out
+
+
+def test_dry_run_and_only_select_cells(tmp_path, capsys):
+    suite = write_suite(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert main(["bench", str(suite), "--tracking-uri", uri, "--only", "digits/P*",
+                 "--no-progress"]) == 0
+    assert {run.data.params["method"] for run in cell_runs(uri)} == {"POD", "PCA"}
+    capsys.readouterr()
+    assert main(["bench", str(suite), "--tracking-uri", uri, "--dry-run"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert sorted(line.split("]")[0].strip("[ ") for line in listing) == [
+        "done", "done", "to run", "to run"
+    ]
+    assert len(cell_runs(uri)) == 2  # a dry run runs nothing
+
+
+def test_bad_suite_file_exits_2_naming_the_key(tmp_path, capsys):
+    suite = write_suite(tmp_path, TINY.replace("max_epochs = 3", "max_epoch = 3", 1))
+    assert main(["bench", str(suite), "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}"]) == 2
+    assert "suite.toml:18: methods.AE.max_epoch" in capsys.readouterr().err
+
+
+def _bench_process(suite: Path, uri: str, **env) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dimred.cli", "bench", str(suite), "--tracking-uri", uri,
+         "--no-progress"],
+        env={**os.environ, "OMP_NUM_THREADS": "1", **env},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def test_sigkill_mid_suite_then_rerun_leaves_exactly_one_finished_run_per_cell(tmp_path):
+    # Cells long enough (about a second each) that the kill lands inside one.
+    suite = write_suite(tmp_path, TINY.replace("latent_sizes = [2]", "latent_sizes = [2, 4, 8]")
+                        .replace("max_epochs = 3", "max_epochs = 60"))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    process = _bench_process(suite, uri)
+    deadline = time.monotonic() + 240
+    while True:
+        assert process.poll() is None, "the suite ended before it could be killed"
+        assert time.monotonic() < deadline, "no cell finished in time"
+        try:
+            statuses = [run.info.status for run in cell_runs(uri)]
+        except Exception:  # the experiment may not exist yet
+            statuses = []
+        if "FINISHED" in statuses and "RUNNING" in statuses:
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    interrupted = [run.info.run_name for run in cell_runs(uri) if run.info.status == "RUNNING"]
+    assert interrupted, "the kill should leave a cell RUNNING"
+
+    summary = run_suite(load_suite(suite), tracking_uri=uri, progress=False)
+    assert summary.ok and set(interrupted) <= set(summary.killed)
+    runs = cell_runs(uri)
+    finished = [run.info.run_name for run in runs if run.info.status == "FINISHED"]
+    assert sorted(finished) == sorted(c.run_name for c in load_suite(suite).cells({"digits": 64}))
+    assert len(finished) == len(set(finished)) == 12
+    assert not [run for run in runs if run.info.status == "RUNNING"]
+    assert {run.info.run_name for run in runs if run.info.status == "KILLED"} == set(interrupted)
+    # The killed invocation's parent run is closed too.
+    parents = MlflowClient(uri).search_runs(
+        [MlflowClient(uri).get_experiment_by_name("tiny").experiment_id],
+        "tags.`dimred.kind` = 'suite'")
+    assert sorted(run.info.status for run in parents) == ["FINISHED", "KILLED"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    """A real ``mlflow server`` on 127.0.0.1 with a SQLite backend; yields its URL."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1", "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+         "--artifacts-destination", str(tmp_path / "artifacts")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        assert server.poll() is None, "mlflow server exited at start-up"
+        assert time.monotonic() < deadline, "mlflow server did not answer /health"
+        time.sleep(0.5)
+    yield url
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=30)
+
+
+def test_a_suite_against_a_real_tracking_server(mlflow_server, tmp_path, capsys):
+    suite = write_suite(tmp_path, TINY.replace("[methods.AE]", "[methods.AE]\ndatasets = []"))
+    assert main(["bench", str(suite), "--tracking-uri", mlflow_server, "--no-progress"]) == 0
+    runs = cell_runs(mlflow_server)
+    assert sorted(run.data.params["method"] for run in runs) == ["PCA", "POD", "VAE"]
+    assert all(run.info.status == "FINISHED" for run in runs)
+    # Artifacts went through the server to its artifact store.
+    vae = next(run for run in runs if run.data.params["method"] == "VAE")
+    assert (tmp_path / "artifacts").is_dir()
+    mlflow.set_tracking_uri(mlflow_server)
+    model = mlflow.pyfunc.load_model(vae.data.tags["dimred.model_uri"])
+    assert model.predict(load_dataset("digits").X_test[:5]).shape == (5, 2)
+    # Resuming over HTTP skips every finished cell.
+    assert main(["bench", str(suite), "--tracking-uri", mlflow_server, "--no-progress"]) == 0
+    assert "0 cell(s) run, 3 skipped" in capsys.readouterr().out
+
+
+def test_an_unreachable_tracking_server_is_reported_not_swallowed(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    uri = f"http://127.0.0.1:{_free_port()}"
+    assert main(["bench", str(write_suite(tmp_path)), "--tracking-uri", uri]) == 2
+    err = capsys.readouterr().err
+    assert f"tracking store {uri} failed" in err and "run the same command again" in err
