@@ -64,6 +64,23 @@ def _parser() -> argparse.ArgumentParser:
     _tracking_argument(ui)
     ui.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
     ui.set_defaults(command=_ui)
+
+    report = commands.add_parser(
+        "report",
+        help="write a Markdown report of a suite's runs",
+        description="Read the cell runs of one or more experiments from MLflow and write "
+        "DIR/README.md: per-dataset leaderboards (mean ± std over seeds), error / "
+        "likelihood / fit time / throughput against latent size, a speed-accuracy Pareto "
+        "plot, image galleries, VAE samples, 2-D latent spaces, the published anchors and "
+        "the environment, with the PNG figures beside it.",
+    )
+    _tracking_argument(report)
+    report.add_argument("--experiment", action="append", metavar="NAME",
+                        help="experiment to report, i.e. a suite's name (repeatable; "
+                        "default: every experiment in the store)")
+    report.add_argument("--out", metavar="DIR",
+                        help="output folder (default: reports/<experiment>, or reports/all)")
+    report.set_defaults(command=_report)
     return parser
 
 
@@ -108,6 +125,20 @@ def _bench(args: argparse.Namespace) -> int:
     print(summary.report())
     print(f"Browse the runs: dimred ui --tracking-uri {args.tracking_uri}")
     return 0 if summary.ok else 1
+
+
+def _report(args: argparse.Namespace) -> int:
+    from dimred.report import write_report
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    out = args.out or f"reports/{'+'.join(args.experiment) if args.experiment else 'all'}"
+    try:
+        path = write_report(args.tracking_uri, args.experiment, out)
+    except ValueError as error:
+        print(f"dimred report: {error}", file=sys.stderr)
+        return 2
+    print(f"Wrote {path}")
+    return 0
 
 
 def _ui(args: argparse.Namespace) -> int:

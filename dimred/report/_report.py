@@ -1,0 +1,233 @@
+"""``dimred report``: MLflow runs to a Markdown report with PNG figures beside it."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from dimred.report import _plots
+from dimred.report._runs import load_runs
+
+#: Published figures, and how to find this project's run that measures the same thing.
+ANCHORS = (
+    {
+        "what": "PCA, k = 30: test squared error per image",
+        "source": "Hinton & Salakhutdinov (2006)", "published": 13.87,
+        "estimator": "PCA", "k": 30, "binarize": "False", "metric": "test_sse_per_sample",
+        "sign": 1,
+    },
+    {
+        "what": "AE 784-1000-500-250-30: test squared error per image",
+        "source": "Hinton & Salakhutdinov (2006)", "published": 3.00,
+        "estimator": "AE", "k": 30, "binarize": "False", "metric": "test_sse_per_sample",
+        "sign": 1,
+    },
+    {
+        "what": "VAE z = 50, binarised MNIST: test NLL, nats",
+        "source": "Burda et al. (2015), k = 5000", "published": 86.76,
+        "estimator": "VAE", "k": 50, "binarize": "dynamic", "metric": "test_log_likelihood",
+        "sign": -1,
+    },
+)
+
+#: Leaderboard columns: (metric, header, format).
+LEADERBOARD = (
+    ("test_mse", "test MSE", "{:.4g}"),
+    ("test_elbo", "test ELBO / pPCA, nats", "{:.2f}"),
+    ("test_log_likelihood", "test IWAE log-lik., nats", "{:.2f}"),
+    ("fit_seconds", "fit, s", "{:.3g}"),
+    ("transform_samples_per_s", "transform, samples/s", "{:.3g}"),
+)
+
+
+def write_report(tracking_uri: str, experiments: list[str] | None, out: str | Path) -> Path:
+    """Write ``out/README.md`` and its figures from the cell runs of ``experiments``
+    (None: every experiment in the store but MLflow's ``Default``).
+
+    Failed cells and missing metrics (the AE has no ELBO) appear as gaps, never errors.
+
+    Returns
+    -------
+    path : Path
+        The Markdown file written.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not experiments:
+        experiments = [e.name for e in mlflow.MlflowClient(tracking_uri).search_experiments()
+                       if e.name != "Default"]
+    runs = load_runs(tracking_uri, experiments)
+    finished = runs[runs.status == "FINISHED"]
+    n_failed = int((runs.status == "FAILED").sum())
+    n_unfinished = int(runs.status.isin(["RUNNING", "KILLED"]).sum())
+    colours = _plots.method_colours(runs.method.dropna().unique())
+    lines = [
+        f"# dimred report: {', '.join(experiments)}",
+        "",
+        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `dimred report` from "
+        f"`{tracking_uri}`: {len(runs)} cell runs, {len(finished)} finished, "
+        f"{n_failed} failed, {n_unfinished} running or killed. Values are mean ± std "
+        "over seeds; a blank is a metric the method does not have, or a cell that did "
+        "not finish.",
+        "",
+    ]
+    lines += _environment(runs)
+    lines += _anchors(finished)
+    for dataset in sorted(runs.dataset.dropna().unique()):
+        rows = finished[finished.dataset == dataset]
+        lines += [f"## {dataset}", ""]
+        if rows.empty:
+            lines += ["No finished cell.", ""]
+            continue
+        lines += _leaderboard(rows)
+        lines += _figure(_plots.measures_figure(rows, dataset, colours), out,
+                         f"{dataset}_measures.png", f"{dataset}: measures against latent size")
+        lines += _image_figures(rows, dataset, tracking_uri, out)
+    if not finished.empty:
+        lines += ["## Speed against accuracy", ""]
+        lines += _figure(_plots.pareto_figure(finished, colours), out, "pareto.png",
+                         "fit time against test error, every cell")
+    lines += _failures(runs)
+    path = out / "README.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _environment(runs: pd.DataFrame) -> list[str]:
+    def values(column):
+        return ", ".join(sorted(runs[column].dropna().astype(str).unique())) or "unknown"
+
+    times = pd.to_datetime(runs.start_time.dropna(), utc=True)
+    dates = (f"{times.min():%Y-%m-%d %H:%M} to {times.max():%Y-%m-%d %H:%M} UTC"
+             if len(times) else "unknown")
+    return [
+        "## Environment", "",
+        "| | |", "|---|---|",
+        f"| runs started | {dates} |",
+        f"| dimred | {values('version')} (commit {values('git_commit')}) |",
+        f"| torch / scikit-learn / numpy | {values('torch_version')} / "
+        f"{values('sklearn_version')} / {values('numpy_version')} |",
+        f"| CPU | {values('cpu')} |",
+        f"| GPU | {values('gpu')} |",
+        f"| torch threads | {values('threads')} |",
+        f"| device | {values('device')} |",
+        "",
+    ]
+
+
+def _anchors(finished: pd.DataFrame) -> list[str]:
+    lines = [
+        "## Anchors", "",
+        "Published MNIST figures beside this store's runs of the same measure (full "
+        "60000 / 10000 split).", "",
+        "| measure | published | source | measured here | run |",
+        "|---|---|---|---|---|",
+    ]
+    full = finished[(finished["dataset.source"] == "mnist") & (finished.n_train == "60000")
+                    & (finished.n_test == "10000")]
+    for anchor in ANCHORS:
+        match = full[(full.estimator == anchor["estimator"]) & (full.n_components == anchor["k"])
+                     & (full.binarize.astype(str) == anchor["binarize"])]
+        match = match.dropna(subset=[anchor["metric"]])
+        if match.empty:
+            measured, where = "no run", ""
+        else:
+            values = anchor["sign"] * match[anchor["metric"]]
+            measured = _mean_std(values, "{:.2f}")
+            where = f"{match.dataset.iloc[0]}/{match.method.iloc[0]}, {len(match)} seed(s)"
+        lines.append(f"| {anchor['what']} | {anchor['published']:.2f} | {anchor['source']} | "
+                     f"{measured} | {where} |")
+    return [*lines, ""]
+
+
+def _leaderboard(rows: pd.DataFrame) -> list[str]:
+    header = ["method", "k", *(title for _, title, _ in LEADERBOARD), "seeds"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for (method, k), group in rows.groupby(["method", "n_components"], sort=True):
+        cells = [method, str(k)]
+        cells += [_mean_std(group[metric], fmt) for metric, _, fmt in LEADERBOARD]
+        cells.append(str(group.seed.nunique()))
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _mean_std(values: pd.Series, fmt: str) -> str:
+    values = values.dropna()
+    if values.empty:
+        return ""
+    mean = fmt.format(values.mean())
+    if len(values) < 2 or not math.isfinite(values.std()):
+        return mean
+    return f"{mean} ± {values.std():.2g}"
+
+
+def _image_figures(rows: pd.DataFrame, dataset: str, tracking_uri: str, out: Path) -> list[str]:
+    """Gallery, samples and latent scatter from the runs' logged examples (image data)."""
+    n_features = int(rows.n_features.iloc[0])
+    side = math.isqrt(n_features)
+    client = mlflow.MlflowClient(tracking_uri)
+    first = rows.iloc[0]
+    logged = {a.path for a in client.list_artifacts(first.run_id, "figures")}
+    if side * side != n_features or "figures/reconstructions.png" not in logged:
+        return []
+    lines = []
+    k = _gallery_k(rows)
+    chosen = rows[rows.n_components == k].sort_values(["method", "seed"]).drop_duplicates("method")
+    examples = {r.method: _examples(r, tracking_uri) for r in chosen.itertuples()}
+    if examples:
+        originals = next(iter(examples.values()))["originals"]
+        recon = {m: e["reconstructions"] for m, e in examples.items()}
+        lines += _figure(_plots.gallery_figure(originals, recon, side, k, dataset), out,
+                         f"{dataset}_gallery.png", f"{dataset} reconstructions at k = {k}")
+    generative = rows[rows.estimator == "VAE"].sort_values(["n_components", "seed"])
+    samples = {f"{r.method}, k={r.n_components}": _examples(r, tracking_uri).get("samples")
+               for r in generative.drop_duplicates(["method", "n_components"]).itertuples()}
+    samples = {label: s for label, s in samples.items() if s is not None}
+    if samples:
+        lines += _figure(_plots.samples_figure(samples, side, dataset), out,
+                         f"{dataset}_samples.png", f"{dataset} VAE samples")
+    at_two = rows[rows.n_components == 2].sort_values(["method", "seed"]).drop_duplicates("method")
+    codes = {}
+    for r in at_two.itertuples():
+        e = _examples(r, tracking_uri)
+        if "latent_codes" in e:
+            codes[r.method] = (e["latent_codes"], e["latent_labels"])
+    if codes:
+        lines += _figure(_plots.latent_figure(codes, dataset), out, f"{dataset}_latent.png",
+                         f"{dataset} latent spaces at k = 2")
+    return lines
+
+
+def _gallery_k(rows: pd.DataFrame) -> int:
+    """The latent size shown in the gallery: the one most methods share, the larger on ties."""
+    counts = rows.groupby("n_components").method.nunique()
+    return int(counts[counts == counts.max()].index.max())
+
+
+def _examples(row, tracking_uri: str) -> dict[str, np.ndarray]:
+    path = mlflow.artifacts.download_artifacts(
+        artifact_uri=f"{row.artifact_uri}/examples.npz", tracking_uri=tracking_uri)
+    with np.load(path) as archive:
+        return dict(archive)
+
+
+def _figure(figure, out: Path, name: str, alt: str) -> list[str]:
+    figure.savefig(out / name, dpi=110)
+    return [f"![{alt}]({name})", ""]
+
+
+def _failures(runs: pd.DataFrame) -> list[str]:
+    failed = runs[runs.status != "FINISHED"]
+    if failed.empty:
+        return []
+    lines = ["## Cells that did not finish", "", "| cell | status | error |", "|---|---|---|"]
+    for r in failed.sort_values(["dataset", "method", "n_components"]).itertuples():
+        error = str(r.error).splitlines()[0][:200] if isinstance(r.error, str) else ""
+        lines.append(f"| {r.dataset}/{r.method}/k={r.n_components}/seed={r.seed} | "
+                     f"{r.status} | {error} |")
+    return [*lines, ""]

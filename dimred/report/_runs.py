@@ -1,0 +1,72 @@
+"""Reading benchmark runs back from MLflow into one tidy table."""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+
+#: Metrics a report reads; a run lacking one (the AE has no ELBO) gets NaN, a gap.
+METRICS = (
+    "test_mse", "test_sse_per_sample", "test_explained_variance", "test_elbo",
+    "test_log_likelihood", "fit_seconds", "transform_samples_per_s",
+    "inverse_transform_samples_per_s", "peak_memory_mb", "n_parameters", "cell_seconds",
+    "evaluation_seconds",
+)
+PARAMS = ("dataset", "dataset.source", "method", "estimator", "n_components", "seed",
+          "n_train", "n_test", "n_features", "binarize", "likelihood", "n_importance_samples")
+TAGS = ("dimred.version", "dimred.git_commit", "dimred.torch_version",
+        "dimred.sklearn_version", "dimred.numpy_version", "dimred.cpu", "dimred.gpu",
+        "dimred.threads", "dimred.device", "dimred.host", "dimred.error")
+
+
+def load_runs(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
+    """Every cell run of ``experiments``, one row each, whatever its status.
+
+    Columns: ``run_id``, ``experiment``, ``status``, ``start_time``, ``artifact_uri``,
+    the :data:`PARAMS` (``n_components`` and ``seed`` as ints), :data:`METRICS` and
+    :data:`TAGS` (without the ``dimred.`` prefix). Missing values are NaN.
+
+    Raises
+    ------
+    ValueError
+        If an experiment does not exist in the store.
+    """
+    client = mlflow.MlflowClient(tracking_uri)
+    frames = []
+    for name in experiments:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            known = sorted(e.name for e in client.search_experiments())
+            raise ValueError(f"no experiment {name!r} in {tracking_uri}; it has {known}.")
+        runs = _search(tracking_uri, experiment.experiment_id)
+        runs["experiment"] = name
+        frames.append(runs)
+    runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    table = pd.DataFrame({
+        "run_id": runs.get("run_id"),
+        "experiment": runs.get("experiment"),
+        "status": runs.get("status"),
+        "start_time": runs.get("start_time"),
+        "artifact_uri": runs.get("artifact_uri"),
+    })
+    for name in PARAMS:
+        table[name] = runs.get(f"params.{name}")
+    for name in METRICS:
+        table[name] = pd.to_numeric(runs.get(f"metrics.{name}"), errors="coerce")
+    for name in TAGS:
+        table[name.removeprefix("dimred.")] = runs.get(f"tags.{name}")
+    for name in ("n_components", "seed"):
+        table[name] = pd.to_numeric(table[name], errors="coerce").astype("Int64")
+    return table
+
+
+def _search(tracking_uri: str, experiment_id: str) -> pd.DataFrame:
+    # mlflow.search_runs (the pandas form) reads the global tracking URI.
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(tracking_uri)
+    try:
+        return mlflow.search_runs(
+            [experiment_id], filter_string="tags.`dimred.kind` = 'cell'", max_results=50000
+        )
+    finally:
+        mlflow.set_tracking_uri(previous)
