@@ -8,12 +8,19 @@ import numpy as np
 import scipy.linalg
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils import check_array
+from sklearn.utils import assert_all_finite, check_array
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
 from dimred._base import ReducerMixin
+from dimred._out_of_core import (
+    dask_gram,
+    file_mapping,
+    is_dask_array,
+    is_out_of_core,
+    release,
+)
 from dimred._ppca import ppca_log_likelihood
 
 
@@ -21,8 +28,10 @@ class POD(ReducerMixin, BaseEstimator):
     """Proper orthogonal decomposition (POD) by eigendecomposition.
 
     The modes are the leading eigenvectors of the sample covariance of the (centred,
-    optionally weighted) data and each eigenvalue is its mode's energy. Two routes give
-    the same modes:
+    optionally weighted) data and each eigenvalue is its mode's energy. ``X`` may be a
+    numpy array, a memory-mapped file (``np.load(path, mmap_mode="r")``, read a block at
+    a time) or a ``dask.array`` (reduced chunk by chunk by dask, on a cluster if one is
+    active): larger than memory is fine. Two routes give the same modes:
 
     - ``"covariance"``: eigendecomposition of the ``n_features x n_features`` matrix
       ``Xc^T Xc``; cheap for tall data.
@@ -40,8 +49,13 @@ class POD(ReducerMixin, BaseEstimator):
         Number of modes. An int keeps that many; a float in (0, 1) keeps the fewest modes
         whose cumulative energy fraction reaches it; None keeps ``min(n_samples,
         n_features)``.
-    method : {"auto", "covariance", "snapshots"}, default="auto"
-        Which matrix to decompose. ``"auto"`` picks the smaller one.
+    method : {"auto", "covariance", "snapshots", "randomized"}, default="auto"
+        Which matrix to decompose. ``"auto"`` picks the smaller one, unless both sides
+        exceed 20000 (a Gram matrix of over 3.2 GB) and ``n_components`` is an int:
+        then ``"randomized"``, dask's randomized SVD (``svd_compressed``, two power
+        iterations) of the centred data, which never forms a Gram matrix and whose
+        energies are approximate (the leading ones to about 1e-6 relative when the
+        spectrum decays).
     weights : array-like of shape (n_features,), default=None
         Positive inner-product weights, e.g. cell areas or volumes on a non-uniform grid.
         Modes are orthonormal in ``<u, v>_w = sum(w * u * v)``, and energy and
@@ -70,7 +84,7 @@ class POD(ReducerMixin, BaseEstimator):
     weights_ : ndarray of shape (n_features,) or None
         Validated inner-product weights.
     method_ : str
-        The route taken, ``"covariance"`` or ``"snapshots"``.
+        The route taken: ``"covariance"``, ``"snapshots"`` or ``"randomized"``.
     n_samples_ : int
         Number of snapshots seen in fit.
     n_features_in_ : int
@@ -100,7 +114,7 @@ class POD(ReducerMixin, BaseEstimator):
             Interval(RealNotInt, 0, 1, closed="neither"),
             None,
         ],
-        "method": [StrOptions({"auto", "covariance", "snapshots"})],
+        "method": [StrOptions({"auto", "covariance", "snapshots", "randomized"})],
         "weights": ["array-like", None],
         "center": ["boolean"],
     }
@@ -130,19 +144,24 @@ class POD(ReducerMixin, BaseEstimator):
         -------
         self : POD
         """
-        X = self._validate_input(X, reset=True)
+        X, dtype = self._validate_any(X, reset=True)
         n_samples, n_features = X.shape
         self.weights_ = self._validate_weights(n_features)
         n_modes = self._requested_modes(n_samples, n_features)
 
         # The mean is accumulated in float64 whatever the input. Each block is centred
         # before its product: X^T X - n mu mu^T would cancel catastrophically in float32.
-        mean = X.mean(axis=0, dtype=np.float64) if self.center else np.zeros(n_features)
+        mean = _column_means(X) if self.center else np.zeros(n_features)
         root_weights = None if self.weights_ is None else np.sqrt(self.weights_)
-        self.method_ = self._choose_method(n_samples, n_features)
-        energies, modes, total_energy = _leading_modes(
-            X, mean.astype(X.dtype), root_weights, self.method_, n_modes
-        )
+        self.method_ = self._choose_method(n_samples, n_features, n_modes)
+        if self.method_ == "randomized":
+            energies, modes, total_energy = _randomized_modes(
+                X, mean.astype(dtype), root_weights, n_modes, dtype
+            )
+        else:
+            energies, modes, total_energy = _leading_modes(
+                X, mean.astype(dtype), root_weights, self.method_, n_modes, dtype
+            )
 
         # Energy fraction: the fewest modes reaching it, as scikit-learn counts them.
         if isinstance(self.n_components, Real) and 0 < self.n_components < 1:
@@ -160,11 +179,11 @@ class POD(ReducerMixin, BaseEstimator):
         components = modes_t
         if self.weights_ is not None:
             components = modes_t / np.sqrt(self.weights_)
-        self.components_ = components.astype(X.dtype)
-        self.explained_variance_ = (energies / denominator).astype(X.dtype)
-        self.explained_variance_ratio_ = (energies / total_energy).astype(X.dtype)
-        self.singular_values_ = np.sqrt(energies).astype(X.dtype)
-        self.mean_ = mean.astype(X.dtype)
+        self.components_ = components.astype(dtype)
+        self.explained_variance_ = (energies / denominator).astype(dtype)
+        self.explained_variance_ratio_ = (energies / total_energy).astype(dtype)
+        self.singular_values_ = np.sqrt(energies).astype(dtype)
+        self.mean_ = mean.astype(dtype)
         self.n_components_ = n_kept
         self.n_samples_ = n_samples
         self.noise_variance_ = (
@@ -184,11 +203,24 @@ class POD(ReducerMixin, BaseEstimator):
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_components_), dtype of ``X``
+            A dask array, computed chunk by chunk, for dask input; for a memory-mapped
+            ``X`` the file is read one block at a time.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
-        codes = (X - self.mean_) @ self._encoder().T
-        return codes.astype(X.dtype, copy=False)
+        X, dtype = self._validate_any(X, reset=False)
+        encoder = self._encoder().astype(dtype)
+        mean = self.mean_.astype(dtype)
+        if is_dask_array(X):
+            return X.rechunk({1: -1}).map_blocks(
+                _project, mean, encoder, dtype=dtype, chunks=(X.chunks[0], (encoder.shape[0],))
+            )
+        if file_mapping(X) is None:
+            return _project(X, mean, encoder)
+        codes = np.empty((X.shape[0], encoder.shape[0]), dtype=dtype)
+        for rows in _blocks(X.shape[0], X.shape[1] * X.itemsize):
+            codes[rows] = _project(np.asarray(X[rows], dtype=dtype), mean, encoder)
+            release(X)
+        return codes
 
     def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """Reconstruct snapshots from modal coefficients.
@@ -201,9 +233,18 @@ class POD(ReducerMixin, BaseEstimator):
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features), dtype of the codes
+            A dask array, built chunk by chunk, for dask codes.
         """
+        if is_dask_array(X):
+            check_is_fitted(self)
+            self._validate_codes(X[:1].compute())
+            dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+            return X.rechunk({1: -1}).map_blocks(
+                _reconstruct, self.components_.astype(dtype), self.mean_.astype(dtype),
+                dtype=dtype, chunks=(X.chunks[0], (self.components_.shape[1],)),
+            )
         codes = self._validate_codes(X)
-        return (codes @ self.components_ + self.mean_).astype(codes.dtype, copy=False)
+        return _reconstruct(codes, self.components_, self.mean_)
 
     def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Exact probabilistic-PCA log-likelihood of each sample, in nats.
@@ -279,29 +320,73 @@ class POD(ReducerMixin, BaseEstimator):
             return int(self.n_components)
         return None  # an energy fraction needs the whole spectrum
 
-    def _choose_method(self, n_samples: int, n_features: int) -> str:
+    def _choose_method(self, n_samples: int, n_features: int, n_modes: int | None) -> str:
         if self.method != "auto":
             return self.method
+        if min(n_samples, n_features) > _LARGEST_GRAM and n_modes is not None:
+            return "randomized"
         return "snapshots" if n_samples < n_features else "covariance"
+
+    def _validate_any(self, X, *, reset: bool):
+        """Validate ``X`` and return it with the float dtype to compute in.
+
+        In-memory data goes through scikit-learn's ``validate_data`` whole. Out-of-core
+        data (a dask array or a memory-mapped file) is never read whole here: its first
+        rows go through the same validation (dtype, dimensions, width, feature count),
+        and finiteness is checked by scikit-learn's ``assert_all_finite`` on the column
+        sums (dask) or on each block as it is read (memory maps).
+        """
+        if not is_out_of_core(X):
+            X = self._validate_input(X, reset=reset)
+            return X, X.dtype
+        if getattr(X, "ndim", None) != 2:
+            # validate_data's message for the wrong number of dimensions.
+            self._validate_input(np.asarray(X[:2]), reset=reset)
+        head = X[:2].compute() if is_dask_array(X) else np.array(X[:2])
+        head = self._validate_input(head, reset=reset)
+        return X, head.dtype
 
 
 #: Bytes of data handled per block: large enough for BLAS to run at full rate, small
 #: enough that the centred copy of one block stays cheap whatever the size of X.
 _BLOCK_BYTES = 32 * 2**20
 
+#: Above this many rows and columns, "auto" takes the randomized route: the smaller Gram
+#: matrix would be over 3.2 GB in float64.
+_LARGEST_GRAM = 20000
+
+
+def _column_means(X) -> np.ndarray:
+    """Column means in float64; for out-of-core data, finiteness is checked on the way."""
+    if is_dask_array(X):
+        sums = X.sum(axis=0, dtype=np.float64).compute()
+        assert_all_finite(sums, input_name="X")  # NaN or inf anywhere reaches the sums
+        return sums / X.shape[0]
+    if file_mapping(X) is None:
+        return X.mean(axis=0, dtype=np.float64)
+    sums = np.zeros(X.shape[1])
+    for rows in _blocks(X.shape[0], X.shape[1] * X.itemsize):
+        block = np.asarray(X[rows])
+        assert_all_finite(block, input_name="X")
+        sums += block.sum(axis=0, dtype=np.float64)
+        release(X)
+    return sums / X.shape[0]
+
 
 def _leading_modes(
-    X: np.ndarray,
+    X,
     mean: np.ndarray,
     root_weights: np.ndarray | None,
     method: str,
     n_modes: int | None,
+    dtype,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Leading eigenpairs of ``Y^T Y`` with ``Y = (X - mean) * root_weights``.
 
-    ``Y`` is never formed whole: it is built and multiplied one block at a time.
-    Products run in the input's precision within a block and are accumulated across
-    blocks in float64, and the small eigenproblem is solved in float64.
+    ``Y`` is never formed whole: it is built and multiplied one block at a time (for a
+    dask array, one chunk per task). Products run in ``dtype`` within a block and are
+    accumulated across blocks in float64, and the small eigenproblem is solved in
+    float64.
 
     Returns
     -------
@@ -312,15 +397,19 @@ def _leading_modes(
     total_energy : float
         Trace of ``Y^T Y``, the energy of all modes.
     """
-    if method == "covariance":
+    itemsize = np.dtype(dtype).itemsize
+    if is_dask_array(X):
+        Y = _dask_centred(X, mean, root_weights, dtype)
+        product = dask_gram(Y, axis=0 if method == "covariance" else 1).compute()
+    elif method == "covariance":
         product = np.zeros((X.shape[1], X.shape[1]))
-        for rows in _blocks(X.shape[0], X.shape[1] * X.itemsize):
-            block = _centred(X, rows, slice(None), mean, root_weights)
+        for rows in _blocks(X.shape[0], X.shape[1] * itemsize):
+            block = _centred(X, rows, slice(None), mean, root_weights, dtype)
             product += block.T @ block
     else:
         product = np.zeros((X.shape[0], X.shape[0]))
-        for cols in _blocks(X.shape[1], X.shape[0] * X.itemsize):
-            block = _centred(X, slice(None), cols, mean, root_weights)
+        for cols in _blocks(X.shape[1], X.shape[0] * itemsize):
+            block = _centred(X, slice(None), cols, mean, root_weights, dtype)
             product += block @ block.T
     size = product.shape[0]
     total_energy = float(np.trace(product))
@@ -334,15 +423,48 @@ def _leading_modes(
     # Method of snapshots: mode_i = Y^T v_i / sqrt(lambda_i), a second pass over X.
     # Null eigenvalues (rank deficiency, e.g. n_components == n_samples after centring)
     # define no mode; those are completed to an orthonormal basis.
-    tolerance = size * np.finfo(X.dtype).eps * max(energies[0], 0.0)
+    tolerance = size * np.finfo(dtype).eps * max(energies[0], 0.0)
     defined = energies > tolerance
-    scaled = (vectors[:, defined] / np.sqrt(energies[defined])).astype(X.dtype)
-    modes = np.empty((X.shape[1], scaled.shape[1]))
-    for cols in _blocks(X.shape[1], X.shape[0] * X.itemsize):
-        modes[cols] = _centred(X, slice(None), cols, mean, root_weights).T @ scaled
+    scaled = (vectors[:, defined] / np.sqrt(energies[defined])).astype(dtype)
+    if is_dask_array(X):
+        modes = np.asarray((Y.T @ scaled).compute(), dtype=np.float64)
+    else:
+        modes = np.empty((X.shape[1], scaled.shape[1]))
+        for cols in _blocks(X.shape[1], X.shape[0] * itemsize):
+            modes[cols] = _centred(X, slice(None), cols, mean, root_weights, dtype).T @ scaled
     if not defined.all():
         modes = _complete_orthonormal(modes, int((~defined).sum()))
     return energies, modes, total_energy
+
+
+def _randomized_modes(X, mean, root_weights, n_modes, dtype):
+    """Leading modes by dask's randomized SVD of ``Y`` (no Gram matrix is formed)."""
+    import dask
+    import dask.array as da
+
+    if not is_dask_array(X):
+        X = da.from_array(X, chunks=(max(1, _BLOCK_BYTES // (X.shape[1] * X.itemsize)), -1))
+    Y = _dask_centred(X, mean, root_weights, dtype)
+    _, singular_values, right = da.linalg.svd_compressed(
+        Y, k=n_modes, n_power_iter=2, seed=0, compute=False
+    )
+    total = (Y.astype(np.float64) ** 2).sum()
+    singular_values, right, total = dask.compute(singular_values, right, total)
+    energies = np.asarray(singular_values, dtype=np.float64) ** 2
+    return energies, np.asarray(right, dtype=np.float64).T, float(total)
+
+
+def _dask_centred(X, mean, root_weights, dtype):
+    Y = X.astype(dtype) - mean
+    return Y if root_weights is None else Y * root_weights.astype(dtype)
+
+
+def _project(X: np.ndarray, mean: np.ndarray, encoder: np.ndarray) -> np.ndarray:
+    return ((X - mean) @ encoder.T).astype(encoder.dtype, copy=False)
+
+
+def _reconstruct(codes: np.ndarray, components: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    return (codes @ components + mean).astype(codes.dtype, copy=False)
 
 
 #: Below this size a full eigendecomposition costs about what the subset solver does.
@@ -375,11 +497,15 @@ def _blocks(length: int, bytes_per_item: int):
         yield slice(start, min(start + step, length))
 
 
-def _centred(X, rows, cols, mean, root_weights):
-    """``(X[rows, cols] - mean[cols]) * root_weights[cols]`` as a new array."""
-    block = X[rows, cols] - mean[cols]
+def _centred(X, rows, cols, mean, root_weights, dtype):
+    """``(X[rows, cols] - mean[cols]) * root_weights[cols]`` as a new array of ``dtype``.
+
+    For a memory-mapped ``X`` the pages just read are released afterwards.
+    """
+    block = np.asarray(X[rows, cols], dtype=dtype) - mean[cols]
     if root_weights is not None:
-        block *= root_weights[cols].astype(X.dtype)
+        block *= root_weights[cols].astype(dtype)
+    release(X)
     return block
 
 

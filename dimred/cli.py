@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
         "--only", metavar="GLOB",
         help="run only cells whose run name (dataset/method/k=8/seed=0) matches GLOB",
     )
+    bench.add_argument(
+        "--scheduler", metavar="ADDRESS|local[:N]",
+        help="run cells as tasks on Dask: local:N starts a LocalCluster of N worker "
+        "processes, an address (tcp://host:8786) connects to a running scheduler; the "
+        "tracking URI must be reachable from the workers (default: in-process)",
+    )
     bench.add_argument("--dry-run", action="store_true",
                        help="list the cells, marking those already done; run nothing")
     bench.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -112,6 +118,7 @@ def _bench(args: argparse.Namespace) -> int:
             only=args.only,
             dry_run=args.dry_run,
             progress=not args.no_progress,
+            scheduler=args.scheduler,
         )
     except (SuiteError, FileNotFoundError) as error:
         print(f"dimred bench: {error}", file=sys.stderr)

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import mlflow
@@ -21,6 +19,7 @@ from dimred.benchmark import load_suite, run_suite
 from dimred.cli import main
 from dimred.datasets import load_dataset
 from tests._suites import TINY, write_suite
+from tests.conftest import free_port
 
 METRICS = {
     "train_mse", "test_mse", "test_sse_per_sample", "test_explained_variance", "fit_seconds",
@@ -198,39 +197,6 @@ def test_sigkill_mid_suite_then_rerun_leaves_exactly_one_finished_run_per_cell(t
     assert sorted(run.info.status for run in parents) == ["FINISHED", "KILLED"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def mlflow_server(tmp_path):
-    """A real ``mlflow server`` on 127.0.0.1 with a SQLite backend; yields its URL."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1", "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
-         "--artifacts-destination", str(tmp_path / "artifacts")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        assert server.poll() is None, "mlflow server exited at start-up"
-        assert time.monotonic() < deadline, "mlflow server did not answer /health"
-        time.sleep(0.5)
-    yield url
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait(timeout=30)
-
-
 def test_a_suite_against_a_real_tracking_server(mlflow_server, tmp_path, capsys):
     suite = write_suite(tmp_path, TINY.replace("[methods.AE]", "[methods.AE]\ndatasets = []"))
     assert main(["bench", str(suite), "--tracking-uri", mlflow_server, "--no-progress"]) == 0
@@ -250,7 +216,7 @@ def test_a_suite_against_a_real_tracking_server(mlflow_server, tmp_path, capsys)
 
 def test_an_unreachable_tracking_server_is_reported_not_swallowed(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    uri = f"http://127.0.0.1:{_free_port()}"
+    uri = f"http://127.0.0.1:{free_port()}"
     assert main(["bench", str(write_suite(tmp_path)), "--tracking-uri", uri]) == 2
     err = capsys.readouterr().err
     assert f"tracking store {uri} failed" in err and "run the same command again" in err

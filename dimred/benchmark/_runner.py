@@ -88,6 +88,7 @@ def run_suite(
     only: str | None = None,
     dry_run: bool = False,
     progress: bool = True,
+    scheduler: str | None = None,
     out: TextIO | None = None,
 ) -> SuiteSummary:
     """Run every cell of ``suite`` that has no FINISHED run yet.
@@ -108,6 +109,13 @@ def run_suite(
         List the cells and whether each is done; run and change nothing.
     progress : bool, default=True
         Progress bars: one over cells with ETA, and inner bars while networks train.
+    scheduler : str, default=None
+        None runs the cells here, one after the other. ``"local:N"`` (or ``"local"``)
+        starts a Dask LocalCluster of N single-threaded worker processes, each pinned to
+        its share of the cores; any other value is the address of a running Dask
+        scheduler (``tcp://host:8786``). Workers log to the same tracking URI, which
+        must then be reachable from them: a tracking server, or a SQLite file on a
+        shared disk for workers on this host.
     out : text stream, default=None
         Where ``dry_run`` lists the cells; None is standard output.
 
@@ -142,37 +150,71 @@ def run_suite(
     summary.parent_run_id = tracker.start_parent(
         f"{suite.name} {started}",
         tags={**environment_tags(), **process_tags(), "dimred.suite": suite.name},
-        params={"suite": str(suite.path), "n_cells": len(cells), "only": only or "*"},
+        params={"suite": str(suite.path), "n_cells": len(cells), "only": only or "*",
+                "scheduler": scheduler or "in-process"},
     )
+    to_run = []
+    for cell in cells:
+        record = records.get(cell.config_hash)
+        if record and record.finished:
+            summary.skipped.append(cell.run_name)
+        elif record and record.running_elsewhere:
+            summary.running_elsewhere.append(cell.run_name)
+        else:
+            to_run.append(cell)
     status = "KILLED"
     try:
-        bar = tqdm(cells, desc=suite.name, unit="cell", disable=not progress)
-        for cell in bar:
-            bar.set_postfix_str(cell.run_name)
-            record = records.get(cell.config_hash)
-            if record and record.finished:
+        if scheduler is None:
+            outcomes = _run_in_process(to_run, datasets, tracker, summary.parent_run_id,
+                                       suite.name, progress)
+        else:
+            from dimred.benchmark._distributed import run_on_dask
+
+            outcomes = run_on_dask(to_run, scheduler, tracker, summary.parent_run_id,
+                                   data_home, suite.name, progress)
+        for cell in to_run:
+            outcome, message = outcomes[cell.run_name]
+            if outcome == "finished":
+                summary.finished.append(cell.run_name)
+            elif outcome == "failed":
+                summary.failed[cell.run_name] = message
+            elif outcome == "skipped":
                 summary.skipped.append(cell.run_name)
-            elif record and record.running_elsewhere:
-                summary.running_elsewhere.append(cell.run_name)
             else:
-                _run_cell(cell, datasets(cell.dataset_options), tracker, summary, progress)
+                summary.running_elsewhere.append(cell.run_name)
         status = "FINISHED" if summary.ok else "FAILED"
     finally:
-        tracker.end_parent(status)
+        tracker.end_parent(summary.parent_run_id, status)
     return summary
 
 
-def _run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, summary: SuiteSummary,
-              progress: bool) -> None:
+def _run_in_process(cells, datasets, tracker, parent_id, name, progress) -> dict:
+    outcomes = {}
+    bar = tqdm(cells, desc=name, unit="cell", disable=not progress)
+    for cell in bar:
+        bar.set_postfix_str(cell.run_name)
+        outcomes[cell.run_name] = run_cell(cell, datasets(cell.dataset_options), tracker,
+                                           parent_id, progress)
+    return outcomes
+
+
+def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, progress: bool,
+             tags: dict[str, str] | None = None) -> tuple[str, str]:
+    """Run one cell into a new nested run: ``("finished", "")`` or ``("failed", error)``.
+
+    A failure inside fit or evaluation closes the run FAILED with its traceback; an
+    interrupt closes it KILLED and propagates; a tracking failure propagates as
+    TrackingError.
+    """
     start = time.perf_counter()
     estimator = cell.build_estimator()
     if "verbose" in estimator.get_params():
         estimator.set_params(verbose=progress)  # the inner training bar
     run_id = tracker.start_cell(
-        summary.parent_run_id,
+        parent_id,
         cell.run_name,
         tags={HASH_TAG: cell.config_hash, "dimred.suite_cell": cell.run_name,
-              **environment_tags(), **process_tags()},
+              **environment_tags(), **process_tags(), **(tags or {})},
     )
     with tracker.errors():
         mlflow.log_params(_params(cell, data, estimator))
@@ -185,8 +227,7 @@ def _run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, summary: SuiteSumm
             mlflow.log_text(traceback.format_exc(), "traceback.txt")
             mlflow.set_tag("dimred.error", f"{type(error).__name__}: {error}"[:5000])
         tracker.end_cell("FAILED")
-        summary.failed[cell.run_name] = f"{type(error).__name__}: {error}"
-        return
+        return "failed", f"{type(error).__name__}: {error}"
     except BaseException:
         tracker.end_cell("KILLED")  # Ctrl-C: the run is closed, not left RUNNING
         raise
@@ -195,7 +236,7 @@ def _run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, summary: SuiteSumm
         # Wall time of the whole cell: minus fit and evaluation, the runner's overhead.
         mlflow.log_metric("cell_seconds", time.perf_counter() - start)
     tracker.end_cell("FINISHED")
-    summary.finished.append(cell.run_name)
+    return "finished", ""
 
 
 def _params(cell: Cell, data: Bunch, estimator) -> dict:

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
-from mlflow.entities import Metric, RunStatus
+from mlflow.entities import Metric, Param, RunStatus
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
-from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from dimred.benchmark._environment import process_alive
 
@@ -70,7 +69,7 @@ class SuiteTracker:
     def __init__(self, tracking_uri: str, experiment: str):
         for name, value in RETRY_DEFAULTS.items():
             os.environ.setdefault(name, value)
-        self.uri = tracking_uri
+        self.uri, self.experiment = tracking_uri, experiment
         with tracking_errors(tracking_uri):
             mlflow.set_tracking_uri(tracking_uri)
             self.client = MlflowClient(tracking_uri)
@@ -129,26 +128,47 @@ class SuiteTracker:
                     record.running_elsewhere += 1
         return records, killed
 
+    def cell_state(self, config_hash: str) -> str:
+        """``"finished"``, ``"running"`` (by a live process) or ``"free"`` for one cell,
+        read fresh from the store; runs of dead processes are closed as KILLED first.
+        A task re-run after its worker died checks this before starting."""
+        with self.errors():
+            runs = self._search(f"tags.`{HASH_TAG}` = '{config_hash}'")
+            states = set()
+            for run in runs:
+                tags, status = run.data.tags, run.info.status
+                if status == "RUNNING" and process_alive(
+                    tags.get("dimred.host"), tags.get("dimred.pid"),
+                    tags.get("dimred.process_start"),
+                ) is False:
+                    self.client.set_terminated(run.info.run_id, "KILLED")
+                    continue
+                states.add(status)
+        return "finished" if "FINISHED" in states else "running" if "RUNNING" in states else "free"
+
     def start_parent(self, run_name: str, tags: dict[str, str], params: dict) -> str:
+        # Created through the client, not the fluent API, so that cell runs in other
+        # processes (Dask workers) can be nested under it by id.
         with self.errors():
             run = self.client.create_run(
                 self.experiment_id, run_name=run_name, tags={KIND_TAG: "suite", **tags}
             )
-            mlflow.start_run(run_id=run.info.run_id)
-            mlflow.log_params(params)
+            self.client.log_batch(
+                run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()]
+            )
         return run.info.run_id
 
-    def end_parent(self, status: str) -> None:
+    def end_parent(self, run_id: str, status: str) -> None:
         with self.errors():
-            mlflow.end_run(status)
+            self.client.set_terminated(run_id, status)
 
     def start_cell(self, parent_id: str, run_name: str, tags: dict[str, str]) -> str:
         with self.errors():
             run = mlflow.start_run(
                 experiment_id=self.experiment_id,
                 run_name=run_name,
-                nested=True,
-                tags={KIND_TAG: "cell", MLFLOW_PARENT_RUN_ID: parent_id, **tags},
+                parent_run_id=parent_id,
+                tags={KIND_TAG: "cell", **tags},
             )
         return run.info.run_id
 

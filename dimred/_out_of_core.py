@@ -1,0 +1,71 @@
+"""Data larger than memory, for POD: memory-mapped arrays read a block at a time, and
+dask arrays reduced by dask itself.
+
+A memory-mapped array is walked in blocks; after each block the pages it touched are
+dropped from this process (``madvise(MADV_DONTNEED)``; the kernel's page cache keeps
+them), so the resident set stays at about one block whatever the file's size. A dask
+array is never materialised: its products are per-chunk tasks summed by a tree
+reduction, which runs on whatever scheduler is active, a cluster included.
+"""
+
+from __future__ import annotations
+
+import mmap
+
+import numpy as np
+
+
+def is_dask_array(X) -> bool:
+    """Whether ``X`` is a ``dask.array.Array`` (checked without importing dask)."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "chunks")
+
+
+def file_mapping(X) -> mmap.mmap | None:
+    """The memory map under ``X`` (a ``numpy.memmap``, ``np.load(mmap_mode=...)`` or a
+    view of one), or None for data in memory."""
+    base = X
+    while isinstance(base, np.ndarray):
+        base = base.base
+    return base if isinstance(base, mmap.mmap) else None
+
+
+def release(X) -> None:
+    """Drop the pages of ``X``'s file mapping from this process's resident set."""
+    mapping = file_mapping(X)
+    if mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
+        mapping.madvise(mmap.MADV_DONTNEED)
+
+
+def is_out_of_core(X) -> bool:
+    return is_dask_array(X) or file_mapping(X) is not None
+
+
+def dask_gram(Y, axis: int):
+    """``Y^T Y`` (``axis=0``: summed over row chunks) or ``Y Y^T`` (``axis=1``: summed
+    over column chunks) of a dask array, each chunk's product in its own precision and
+    the sum over chunks in float64. Returns a lazy float64 dask array."""
+    import dask.array as da
+
+    if axis == 0:
+        Y = Y.rechunk({1: -1})
+        size = Y.shape[1]
+        partials = da.blockwise(
+            _chunk_gram_t, "bjk", Y, "bj", new_axes={"k": size},
+            adjust_chunks={"b": lambda _: 1}, dtype=np.float64,
+        )
+    else:
+        Y = Y.rechunk({0: -1})
+        size = Y.shape[0]
+        partials = da.blockwise(
+            _chunk_gram, "cik", Y, "ic", new_axes={"k": size},
+            adjust_chunks={"c": lambda _: 1}, dtype=np.float64,
+        )
+    return partials.sum(axis=0)
+
+
+def _chunk_gram_t(block: np.ndarray) -> np.ndarray:
+    return (block.T @ block).astype(np.float64)[None]
+
+
+def _chunk_gram(block: np.ndarray) -> np.ndarray:
+    return (block @ block.T).astype(np.float64)[None]
