@@ -36,6 +36,21 @@ def release(X) -> None:
         mapping.madvise(mmap.MADV_DONTNEED)
 
 
+def prefetch(X, rows: slice) -> None:
+    """Ask the kernel to start reading ``X[rows]`` of a memory-mapped, C-ordered ``X`` in
+    the background (``madvise(MADV_WILLNEED)``), so that reading the next block overlaps
+    computing on this one."""
+    mapping = file_mapping(X)
+    if mapping is None or not hasattr(mmap, "MADV_WILLNEED") or not X.flags.c_contiguous:
+        return
+    base = np.frombuffer(mapping, dtype=np.uint8).ctypes.data
+    start = X.ctypes.data - base + rows.start * X.strides[0]
+    stop = min(X.ctypes.data - base + min(rows.stop, X.shape[0]) * X.strides[0], len(mapping))
+    aligned = start - start % mmap.PAGESIZE
+    if stop > aligned:
+        mapping.madvise(mmap.MADV_WILLNEED, aligned, stop - aligned)
+
+
 def is_out_of_core(X) -> bool:
     return is_dask_array(X) or file_mapping(X) is not None
 

@@ -19,6 +19,7 @@ from dimred._out_of_core import (
     file_mapping,
     is_dask_array,
     is_out_of_core,
+    prefetch,
     release,
 )
 from dimred._ppca import ppca_log_likelihood
@@ -149,18 +150,16 @@ class POD(ReducerMixin, BaseEstimator):
         self.weights_ = self._validate_weights(n_features)
         n_modes = self._requested_modes(n_samples, n_features)
 
-        # The mean is accumulated in float64 whatever the input. Each block is centred
-        # before its product: X^T X - n mu mu^T would cancel catastrophically in float32.
-        mean = _column_means(X) if self.center else np.zeros(n_features)
         root_weights = None if self.weights_ is None else np.sqrt(self.weights_)
         self.method_ = self._choose_method(n_samples, n_features, n_modes)
         if self.method_ == "randomized":
+            mean = _column_means(X) if self.center else np.zeros(n_features)
             energies, modes, total_energy = _randomized_modes(
                 X, mean.astype(dtype), root_weights, n_modes, dtype
             )
         else:
-            energies, modes, total_energy = _leading_modes(
-                X, mean.astype(dtype), root_weights, self.method_, n_modes, dtype
+            energies, modes, total_energy, mean = _leading_modes(
+                X, self.center, root_weights, self.method_, n_modes, dtype
             )
 
         # Energy fraction: the fewest modes reaching it, as scikit-learn counts them.
@@ -357,36 +356,29 @@ _LARGEST_GRAM = 20000
 
 
 def _column_means(X) -> np.ndarray:
-    """Column means in float64; for out-of-core data, finiteness is checked on the way."""
+    """Column means in float64 (dask: finiteness is checked on the column sums)."""
     if is_dask_array(X):
         sums = X.sum(axis=0, dtype=np.float64).compute()
         assert_all_finite(sums, input_name="X")  # NaN or inf anywhere reaches the sums
         return sums / X.shape[0]
-    if file_mapping(X) is None:
-        return X.mean(axis=0, dtype=np.float64)
-    sums = np.zeros(X.shape[1])
-    for rows in _blocks(X.shape[0], X.shape[1] * X.itemsize):
-        block = np.asarray(X[rows])
-        assert_all_finite(block, input_name="X")
-        sums += block.sum(axis=0, dtype=np.float64)
-        release(X)
-    return sums / X.shape[0]
+    return X.mean(axis=0, dtype=np.float64)
 
 
 def _leading_modes(
     X,
-    mean: np.ndarray,
+    center: bool,
     root_weights: np.ndarray | None,
     method: str,
     n_modes: int | None,
     dtype,
-) -> tuple[np.ndarray, np.ndarray, float]:
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """Leading eigenpairs of ``Y^T Y`` with ``Y = (X - mean) * root_weights``.
 
     ``Y`` is never formed whole: it is built and multiplied one block at a time (for a
     dask array, one chunk per task). Products run in ``dtype`` within a block and are
     accumulated across blocks in float64, and the small eigenproblem is solved in
-    float64.
+    float64. An in-memory or memory-mapped ``X`` is read once for the covariance route
+    and twice for the method of snapshots (Gram matrix, then modes).
 
     Returns
     -------
@@ -396,21 +388,30 @@ def _leading_modes(
         Orthonormal eigenvectors of ``Y^T Y``, one per column.
     total_energy : float
         Trace of ``Y^T Y``, the energy of all modes.
+    mean : ndarray of shape (n_features,), float64
+        The column means (zeros without ``center``).
     """
+    n_samples, n_features = X.shape
     itemsize = np.dtype(dtype).itemsize
     if is_dask_array(X):
-        Y = _dask_centred(X, mean, root_weights, dtype)
+        mean = _column_means(X) if center else np.zeros(n_features)
+        Y = _dask_centred(X, mean.astype(dtype), root_weights, dtype)
         product = dask_gram(Y, axis=0 if method == "covariance" else 1).compute()
     elif method == "covariance":
-        product = np.zeros((X.shape[1], X.shape[1]))
-        for rows in _blocks(X.shape[0], X.shape[1] * itemsize):
-            block = _centred(X, rows, slice(None), mean, root_weights, dtype)
-            product += block.T @ block
+        product, mean = _covariance_one_pass(X, center, root_weights, dtype)
     else:
-        product = np.zeros((X.shape[0], X.shape[0]))
-        for cols in _blocks(X.shape[1], X.shape[0] * itemsize):
-            block = _centred(X, slice(None), cols, mean, root_weights, dtype)
+        # Each column slab holds every row, so it is centred exactly by its own means.
+        product, mean = np.zeros((n_samples, n_samples)), np.zeros(n_features)
+        for cols in _blocks(n_features, n_samples * itemsize):
+            block = np.asarray(X[:, cols], dtype=dtype)
+            if center:
+                mean[cols] = block.mean(axis=0, dtype=np.float64)
+                assert_all_finite(mean[cols], input_name="X")
+                block = block - mean[cols].astype(dtype)
+            if root_weights is not None:
+                block = block * root_weights[cols].astype(dtype)
             product += block @ block.T
+            release(X)
     size = product.shape[0]
     total_energy = float(np.trace(product))
 
@@ -418,7 +419,7 @@ def _leading_modes(
     energies, vectors = _top_eigenpairs(product, n_modes)
     energies, vectors = np.maximum(energies[::-1], 0.0), vectors[:, ::-1]
     if method == "covariance":
-        return energies, vectors, total_energy
+        return energies, vectors, total_energy, mean
 
     # Method of snapshots: mode_i = Y^T v_i / sqrt(lambda_i), a second pass over X.
     # Null eigenvalues (rank deficiency, e.g. n_components == n_samples after centring)
@@ -429,12 +430,57 @@ def _leading_modes(
     if is_dask_array(X):
         modes = np.asarray((Y.T @ scaled).compute(), dtype=np.float64)
     else:
-        modes = np.empty((X.shape[1], scaled.shape[1]))
-        for cols in _blocks(X.shape[1], X.shape[0] * itemsize):
-            modes[cols] = _centred(X, slice(None), cols, mean, root_weights, dtype).T @ scaled
+        modes = np.empty((n_features, scaled.shape[1]))
+        cast_mean = mean.astype(dtype)
+        for cols in _blocks(n_features, n_samples * itemsize):
+            modes[cols] = _centred(X, slice(None), cols, cast_mean, root_weights, dtype).T @ scaled
     if not defined.all():
         modes = _complete_orthonormal(modes, int((~defined).sum()))
-    return energies, modes, total_energy
+    return energies, modes, total_energy, mean
+
+
+def _covariance_one_pass(X, center: bool, root_weights, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """``Y^T Y`` and the column means in one pass over the rows of ``X``.
+
+    Rows are centred on a shift ``s``, the mean of the first block, rather than on the
+    mean itself (unknown until the pass ends); the product is then corrected exactly:
+    ``Yc^T Yc = Ys^T Ys - n d d^T`` with ``d`` the mean of ``Ys``. Because ``s`` is
+    already close to the mean, ``d`` is small and the correction cancels nothing that
+    matters, where ``X^T X - n mu mu^T`` would lose a float32 spectrum to a large offset.
+    """
+    n_samples, n_features = X.shape
+    product, sums = np.zeros((n_features, n_features)), np.zeros(n_features)
+    shift = None
+    blocks = list(_blocks(n_samples, n_features * np.dtype(dtype).itemsize))
+    # One buffer for every centred block: a fresh 32 MB array per block would cost a
+    # page fault per 4 KB.
+    buffer = np.empty((blocks[0].stop - blocks[0].start, n_features), dtype=dtype)
+    for index, rows in enumerate(blocks):
+        if index + 1 < len(blocks):
+            prefetch(X, blocks[index + 1])
+        block = buffer[: rows.stop - rows.start]
+        if shift is None:
+            first = np.asarray(X[rows], dtype=dtype)
+            shift = first.mean(axis=0, dtype=np.float64).astype(dtype) if center else None
+        if shift is not None:
+            np.subtract(X[rows], shift, out=block, casting="unsafe")
+        else:
+            block[...] = X[rows]
+        if root_weights is not None:
+            block *= root_weights.astype(dtype)
+        product += block.T @ block
+        # Per-block sums in the block's precision (they only correct a small shift),
+        # accumulated across blocks in float64.
+        sums += block.sum(axis=0)
+        release(X)
+    assert_all_finite(sums, input_name="X")  # NaN or inf anywhere reaches the sums
+    if shift is None:
+        return product, np.zeros(n_features)
+    offset = sums / n_samples
+    product -= n_samples * np.outer(offset, offset)
+    if root_weights is not None:
+        offset = offset / root_weights
+    return product, shift.astype(np.float64) + offset
 
 
 def _randomized_modes(X, mean, root_weights, n_modes, dtype):
