@@ -87,24 +87,28 @@ def pareto_figure(runs: pd.DataFrame, colours: dict[str, str]) -> Figure:
     """Fit time against test error for every finished cell, one panel per dataset, with
     each dataset's Pareto front (no other cell is both faster and more accurate)."""
     datasets = sorted(runs.dataset.unique())
-    figure = Figure(figsize=(4.6 * len(datasets), 4.4), layout="constrained")
+    figure = Figure(figsize=(4.6 * len(datasets), 4.8), layout="constrained")
     axes = np.atleast_1d(figure.subplots(1, len(datasets)))
+    handles = {}
     for axis, dataset in zip(axes, datasets, strict=True):
         rows = runs[(runs.dataset == dataset)].dropna(subset=["fit_seconds", "test_mse"])
-        for method, group in rows.groupby("method"):
-            axis.scatter(group.fit_seconds, group.test_mse, color=colours[method], label=method,
-                         s=26, alpha=0.8, marker=_marker(colours[method]),
-                         facecolors="none")
         front = _pareto_front(rows.fit_seconds.to_numpy(), rows.test_mse.to_numpy())
-        axis.step(rows.fit_seconds.to_numpy()[front], rows.test_mse.to_numpy()[front],
-                  where="post", color="0.3", linewidth=1, label="Pareto front")
+        (line,) = axis.step(rows.fit_seconds.to_numpy()[front], rows.test_mse.to_numpy()[front],
+                            where="post", color="0.4", linewidth=1.5, linestyle="--",
+                            zorder=1)
+        handles["Pareto front"] = line
+        for method, group in rows.groupby("method"):
+            handles[method] = axis.scatter(
+                group.fit_seconds, group.test_mse, color=colours[method], s=30, alpha=0.9,
+                marker=_marker(colours[method]), facecolors="none", zorder=2)
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("fit time, s (log)")
         axis.set_ylabel("test MSE per entry (log)")
         axis.set_title(dataset)
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
+    figure.legend(list(handles.values()), list(handles), loc="outside lower center",
+                  ncols=len(handles))
     figure.suptitle("Speed against accuracy: every cell (lower left is better)")
     return figure
 
