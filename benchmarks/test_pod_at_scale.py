@@ -2,9 +2,10 @@
 
 The file (2^23 snapshots × 256 features, low rank plus noise) is generated once into
 ``$DIMRED_SCALE_DIR`` (default ``~/.cache/dimred/scale``) and reused; it is never part
-of the repository. Both the fit and the reference read start from a cold page cache
+of the repository. Both the fit and the reference reads start from a cold page cache
 (``posix_fadvise(DONTNEED)`` on the file), so "time to read the file once" is the I/O
-limit. The fit runs in a fresh process, so its peak RSS is its own.
+limit; it is measured before and after the fit, and the faster read is used. The fit
+runs in a fresh process, so its peak RSS is its own.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def test_pod_on_an_8_gib_memory_mapped_file(benchmark):
     path = scale_file()
     size_gb = path.stat().st_size / 1e9
     drop_from_page_cache(path)
-    read_seconds = read_once(path)
+    reads = [read_once(path)]
     drop_from_page_cache(path)
 
     def fit():
@@ -90,8 +91,13 @@ def test_pod_on_an_8_gib_memory_mapped_file(benchmark):
         return json.loads(completed.stdout)
 
     result = benchmark.pedantic(fit, rounds=1, iterations=1)
+    drop_from_page_cache(path)
+    reads.append(read_once(path))
+    # The disk's speed drifts between minutes; the faster read is the stricter limit.
+    read_seconds = min(reads)
     ratio = result["fit_seconds"] / read_seconds
     benchmark.extra_info.update(file_gb=size_gb, read_seconds=read_seconds,
+                                read_seconds_before_and_after=reads,
                                 ratio_to_read_once=ratio, **result)
     print(f"\nPOD on {size_gb:.2f} GB: fit {result['fit_seconds']:.1f} s, one read "
           f"{read_seconds:.1f} s ({ratio:.2f}x, target <= 2), peak RSS "

@@ -12,6 +12,7 @@ from sklearn.utils import assert_all_finite, check_array
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from dimred._base import ReducerMixin
 from dimred._out_of_core import (
@@ -513,27 +514,30 @@ def _reconstruct(codes: np.ndarray, components: np.ndarray, mean: np.ndarray) ->
     return (codes @ components + mean).astype(codes.dtype, copy=False)
 
 
-#: Below this size a full eigendecomposition costs about what the subset solver does.
+#: Up to this size the subset eigensolver runs on one thread (as fast, and no spinning
+#: BLAS threads are left behind).
 _SMALL_EIGENPROBLEM = 1024
 
 
 def _top_eigenpairs(matrix: np.ndarray, n_modes: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``n_modes`` largest eigenpairs of a symmetric matrix, in ascending order."""
     size = matrix.shape[0]
-    if size <= _SMALL_EIGENPROBLEM:
-        # numpy's LAPACK, like the products: scipy ships a second OpenBLAS whose threads
-        # keep spinning after a call and slow numpy's next product by 30-50% here.
+    if n_modes == size:
         energies, vectors = np.linalg.eigh(matrix)
-        return energies[size - n_modes :], vectors[:, size - n_modes :]
+        return energies, vectors
     # Only the eigenpairs asked for (LAPACK syevr): several times cheaper than a full
-    # decomposition when few modes of a large Gram matrix are wanted.
-    return scipy.linalg.eigh(
-        matrix,
-        subset_by_index=(size - n_modes, size - 1),
-        driver="evr",
-        overwrite_a=True,
-        check_finite=False,
-    )
+    # decomposition when few modes are wanted. scipy ships its own OpenBLAS, whose
+    # threads keep spinning after a call and slow numpy's next product by 30-50% here;
+    # below _SMALL_EIGENPROBLEM one thread is as fast and leaves nothing spinning.
+    threads = 1 if size <= _SMALL_EIGENPROBLEM else None
+    with threadpool_limits(limits=threads, user_api="blas"):
+        return scipy.linalg.eigh(
+            matrix,
+            subset_by_index=(size - n_modes, size - 1),
+            driver="evr",
+            overwrite_a=True,
+            check_finite=False,
+        )
 
 
 def _blocks(length: int, bytes_per_item: int):
