@@ -109,16 +109,11 @@ class SuiteTracker:
         with self.errors():
             for run in self._search(""):
                 tags, status = run.data.tags, run.info.status
-                if status == "RUNNING":
-                    alive = process_alive(
-                        tags.get("dimred.host"), tags.get("dimred.pid"),
-                        tags.get("dimred.process_start"),
-                    )
-                    if alive is False:
-                        if recover:
-                            self.client.set_terminated(run.info.run_id, "KILLED")
-                        killed.append(run.info.run_name)
-                        continue
+                if _orphaned(run):
+                    if recover:
+                        self.client.set_terminated(run.info.run_id, "KILLED")
+                    killed.append(run.info.run_name)
+                    continue
                 if tags.get(KIND_TAG) != "cell":
                     continue
                 record = records.setdefault(tags.get(HASH_TAG, ""), CellRecord())
@@ -136,14 +131,10 @@ class SuiteTracker:
             runs = self._search(f"tags.`{HASH_TAG}` = '{config_hash}'")
             states = set()
             for run in runs:
-                tags, status = run.data.tags, run.info.status
-                if status == "RUNNING" and process_alive(
-                    tags.get("dimred.host"), tags.get("dimred.pid"),
-                    tags.get("dimred.process_start"),
-                ) is False:
+                if _orphaned(run):
                     self.client.set_terminated(run.info.run_id, "KILLED")
                     continue
-                states.add(status)
+                states.add(run.info.status)
         return "finished" if "FINISHED" in states else "running" if "RUNNING" in states else "free"
 
     def start_parent(self, run_name: str, tags: dict[str, str], params: dict) -> str:
@@ -187,6 +178,14 @@ class SuiteTracker:
     def end_cell(self, status: str) -> None:
         with self.errors():
             mlflow.end_run(RunStatus.to_string(RunStatus.from_string(status)))
+
+
+def _orphaned(run) -> bool:
+    """A RUNNING run whose process is known to be dead (killed, crashed, lost worker)."""
+    tags = run.data.tags
+    return run.info.status == "RUNNING" and process_alive(
+        tags.get("dimred.host"), tags.get("dimred.pid"), tags.get("dimred.process_start")
+    ) is False
 
 
 def _artifact_location(tracking_uri: str, experiment: str) -> str | None:
