@@ -11,6 +11,7 @@ reduction, which runs on whatever scheduler is active, a cluster included.
 from __future__ import annotations
 
 import mmap
+import os
 
 import numpy as np
 
@@ -34,6 +35,51 @@ def release(X) -> None:
     mapping = file_mapping(X)
     if mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
         mapping.madvise(mmap.MADV_DONTNEED)
+
+
+def read_rows_into(X, rows: slice, out: np.ndarray, subtract=None) -> np.ndarray:
+    """``X[rows] - subtract`` (or ``X[rows]``) written into ``out``, which is returned.
+
+    A whole ``.npy`` / ``numpy.memmap`` file in C order, read in its own dtype, is read
+    with ``os.preadv`` straight into ``out``: the kernel copies from its page cache, with
+    no page faults and no pages mapped into this process. Anything else is copied by
+    numpy (casting to ``out.dtype``, the subtraction fused with the copy), releasing the
+    pages of a memory map afterwards.
+    """
+    source = file_source(X)
+    if source is None or out.dtype != X.dtype:
+        if subtract is None:
+            out[...] = X[rows]
+        else:
+            np.subtract(X[rows], subtract, out=out, casting="unsafe")
+        release(X)
+        return out
+    filename, offset = source
+    view = memoryview(out).cast("B")
+    start = offset + rows.start * X.strides[0]
+    with open(filename, "rb", buffering=0) as stream:
+        done = 0
+        while done < view.nbytes:  # preadv may return short reads
+            read = os.preadv(stream.fileno(), [view[done:]], start + done)
+            if read == 0:
+                raise OSError(f"{filename} ended before row {rows.stop}: truncated file?")
+            done += read
+    if subtract is not None:
+        out -= subtract
+    return out
+
+
+def file_source(X) -> tuple[str, int] | None:
+    """(file name, byte offset of the first row) for a whole, C-ordered memmap file."""
+    if (
+        isinstance(X, np.memmap)
+        and isinstance(X.base, mmap.mmap)
+        and X.filename
+        and X.flags.c_contiguous
+        and hasattr(os, "preadv")
+    ):
+        return X.filename, X.offset
+    return None
 
 
 def prefetch(X, rows: slice) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,9 +19,11 @@ from dimred._base import ReducerMixin
 from dimred._out_of_core import (
     dask_gram,
     file_mapping,
+    file_source,
     is_dask_array,
     is_out_of_core,
     prefetch,
+    read_rows_into,
     release,
 )
 from dimred._ppca import ppca_log_likelihood
@@ -451,29 +454,38 @@ def _covariance_one_pass(X, center: bool, root_weights, dtype) -> tuple[np.ndarr
     """
     n_samples, n_features = X.shape
     product, sums = np.zeros((n_features, n_features)), np.zeros(n_features)
-    shift = None
     blocks = list(_blocks(n_samples, n_features * np.dtype(dtype).itemsize))
-    # One buffer for every centred block: a fresh 32 MB array per block would cost a
-    # page fault per 4 KB.
-    buffer = np.empty((blocks[0].stop - blocks[0].start, n_features), dtype=dtype)
-    for index, rows in enumerate(blocks):
+    # Reused buffers: a fresh 32 MB array per block would cost a page fault per 4 KB.
+    # Two of them when X is a file, so that a reader thread fills one (os.preadv
+    # releases the GIL) while BLAS works on the other: reading overlaps computing.
+    pipelined = file_source(X) is not None
+    rows_per_block = blocks[0].stop - blocks[0].start
+    buffers = [np.empty((rows_per_block, n_features), dtype=dtype)
+               for _ in range(2 if pipelined else 1)]
+
+    def read(index: int, shift):
+        rows = blocks[index]
+        out = buffers[index % len(buffers)][: rows.stop - rows.start]
         if index + 1 < len(blocks):
             prefetch(X, blocks[index + 1])
-        block = buffer[: rows.stop - rows.start]
-        if shift is None:
-            first = np.asarray(X[rows], dtype=dtype)
-            shift = first.mean(axis=0, dtype=np.float64).astype(dtype) if center else None
-        if shift is not None:
-            np.subtract(X[rows], shift, out=block, casting="unsafe")
-        else:
-            block[...] = X[rows]
-        if root_weights is not None:
-            block *= root_weights.astype(dtype)
-        product += block.T @ block
-        # Per-block sums in the block's precision (they only correct a small shift),
-        # accumulated across blocks in float64.
-        sums += block.sum(axis=0)
-        release(X)
+        return read_rows_into(X, rows, out, subtract=shift)
+
+    shift = None
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(read, 0, None) if pipelined else None
+        for index in range(len(blocks)):
+            block = pending.result() if pipelined else read(index, shift)
+            if index == 0 and center:
+                shift = block.mean(axis=0, dtype=np.float64).astype(dtype)
+                block -= shift
+            if pipelined and index + 1 < len(blocks):
+                pending = reader.submit(read, index + 1, shift)
+            if root_weights is not None:
+                block *= root_weights.astype(dtype)
+            product += block.T @ block
+            # Per-block sums in the block's precision (they only correct a small
+            # shift), accumulated across blocks in float64.
+            sums += block.sum(axis=0)
     assert_all_finite(sums, input_name="X")  # NaN or inf anywhere reaches the sums
     if shift is None:
         return product, np.zeros(n_features)
