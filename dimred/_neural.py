@@ -77,17 +77,14 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
         X = self._validate_input(X, reset=not continuing)
         self._check_data(X)
         generator = self._generator()
-        network = self.network_ if continuing else self._new_network(X, generator)
         train_rows, validation_rows = self._split(X.shape[0], generator)
-        result = train(
-            network,
-            self._objective,
-            self._to_tensor(X[train_rows]),
+        self._train(
+            X[train_rows],
             self._training_config(),
             generator,
+            restart=not continuing,
             X_validation=None if validation_rows is None else self._to_tensor(X[validation_rows]),
         )
-        self._record(network, result, restart=not continuing)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -108,22 +105,30 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
         self._check_data(X)
         if not hasattr(self, "_partial_fit_generator"):
             self._partial_fit_generator = self._generator()
-        generator = self._partial_fit_generator
-        network = self._new_network(X, generator) if first_call else self.network_
         config = self._training_config()
         config.max_epochs, config.early_stopping, config.schedule = 1, False, False
-        result = train(
-            network,
-            self._objective,
-            self._to_tensor(X),
+        result = self._train(
+            X,
             config,
-            generator,
+            self._partial_fit_generator,
+            restart=first_call,
             optimizer=getattr(self, "_optimizer", None),
             epoch_offset=getattr(self, "n_iter_", 0),
         )
         self._optimizer = result.optimizer
-        self._record(network, result, restart=first_call)
         return self
+
+    def _train(self, X: np.ndarray, config, generator, *, restart: bool, **options):
+        """The one call into the training loop that fit and partial_fit share: a new
+        network when ``restart``, else the fitted one, trained on ``X`` and recorded."""
+        # Building the network reads only the generator's seed, so doing it after fit's
+        # train/validation split leaves the weights as they were; data-dependent
+        # initialisation sees the training rows only, never the validation rows.
+        network = self._new_network(X, generator) if restart else self.network_
+        result = train(network, self._objective, self._to_tensor(X), config, generator,
+                       **options)
+        self._record(network, result, restart=restart)
+        return result
 
     def _record(self, network, result, *, restart: bool) -> None:
         """Store the fitted network and extend (or restart) the history."""
