@@ -11,20 +11,10 @@ import time
 
 import pytest
 from distributed import LocalCluster
-from mlflow.tracking import MlflowClient
 
 from dimred.benchmark import load_suite, run_suite
 from dimred.cli import main
-from tests._suites import TINY, write_suite
-
-
-def _cell_runs(uri: str):
-    client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name("tiny")
-    if experiment is None:
-        return []
-    runs = client.search_runs([experiment.experiment_id], max_results=1000)
-    return [run for run in runs if run.data.tags.get("dimred.kind") == "cell"]
+from tests._suites import TINY, cell_runs, write_suite
 
 
 def test_suite_on_a_two_worker_local_cluster(mlflow_server, tmp_path, capsys):
@@ -32,7 +22,7 @@ def test_suite_on_a_two_worker_local_cluster(mlflow_server, tmp_path, capsys):
     command = ["bench", str(suite), "--tracking-uri", mlflow_server, "--scheduler", "local:2",
                "--no-progress"]
     assert main(command) == 0
-    runs = _cell_runs(mlflow_server)
+    runs = cell_runs(mlflow_server)
     names = sorted(run.info.run_name for run in runs)
     assert names == sorted(c.run_name for c in load_suite(suite).cells({"digits": 64}))
     assert len(names) == len(set(names)) == 8
@@ -47,7 +37,7 @@ def test_suite_on_a_two_worker_local_cluster(mlflow_server, tmp_path, capsys):
     capsys.readouterr()
     assert main(command) == 0
     assert "0 cell(s) run, 8 skipped" in capsys.readouterr().out
-    assert len(_cell_runs(mlflow_server)) == 8
+    assert len(cell_runs(mlflow_server)) == 8
 
 
 def test_a_worker_killed_mid_cell_is_rerun_not_duplicated(tmp_path):
@@ -60,7 +50,7 @@ def test_a_worker_killed_mid_cell_is_rerun_not_duplicated(tmp_path):
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not killed:
             try:
-                runs = _cell_runs(uri)
+                runs = cell_runs(uri)
             except Exception:  # the store may be mid-creation
                 runs = []
             for run in runs:
@@ -79,7 +69,7 @@ def test_a_worker_killed_mid_cell_is_rerun_not_duplicated(tmp_path):
         killer.join()
     assert killed, "no AE cell was seen running"
     assert summary.ok, summary.report()
-    runs = _cell_runs(uri)
+    runs = cell_runs(uri)
     finished = [run.info.run_name for run in runs if run.info.status == "FINISHED"]
     assert len(finished) == len(set(finished)) == 8
     assert [run.info.run_name for run in runs if run.info.status == "KILLED"] == killed

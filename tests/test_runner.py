@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 from dimred.benchmark import load_suite, run_suite
 from dimred.cli import main
 from dimred.datasets import load_dataset
-from tests._suites import TINY, write_suite
+from tests._suites import TINY, cell_runs, write_suite
 from tests.conftest import free_port
 
 METRICS = {
@@ -31,13 +31,6 @@ TAGS = {
     "dimred.config_hash", "dimred.version", "dimred.torch_version", "dimred.sklearn_version",
     "dimred.numpy_version", "dimred.cpu", "dimred.gpu", "dimred.threads", "dimred.host",
 }
-
-
-def cell_runs(uri: str, experiment: str = "tiny"):
-    client = MlflowClient(uri)
-    found = client.get_experiment_by_name(experiment)
-    runs = client.search_runs([found.experiment_id], max_results=1000)
-    return [run for run in runs if run.data.tags.get("dimred.kind") == "cell"]
 
 
 @pytest.fixture(scope="module")

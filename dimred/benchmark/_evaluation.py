@@ -119,14 +119,18 @@ def _cell_figures(estimator, data, codes, examples, curves) -> dict[str, Figure]
     figures = {}
     title = f"{type(estimator).__name__}, k={codes.shape[1]}, {data.name}"
     if data.get("image_shape") is not None:
-        figures["reconstructions.png"] = _figures.reconstruction_grid(
-            examples["originals"], examples["reconstructions"], data.image_shape, title=title)
+        figures["reconstructions.png"] = _figures.image_rows(
+            {"original": examples["originals"], "reconstructed": examples["reconstructions"]},
+            data.image_shape, title=title)
         if "samples" in examples:
-            figures["samples.png"] = _figures.image_grid(
-                examples["samples"], data.image_shape, title=f"samples, {title}")
+            samples = examples["samples"]
+            figures["samples.png"] = _figures.image_rows(
+                {"samples": samples[:8], "": samples[8:]}, data.image_shape,
+                title=f"samples, {title}", n_columns=8)
     if "latent_codes" in examples:
-        figures["latent.png"] = _figures.latent_scatter(
-            examples["latent_codes"], examples["latent_labels"], title=title)
+        figures["latent.png"] = _figures.latent_scatters(
+            {type(estimator).__name__: (examples["latent_codes"], examples["latent_labels"])},
+            title=title)
     if curves:
         figures["loss_curve.png"] = _figures.training_curves(curves, title=title)
     return figures

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
-from mlflow.entities import Metric, Param, RunStatus
+from mlflow.entities import Metric, Param
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
@@ -177,7 +177,7 @@ class SuiteTracker:
 
     def end_cell(self, status: str) -> None:
         with self.errors():
-            mlflow.end_run(RunStatus.to_string(RunStatus.from_string(status)))
+            mlflow.end_run(status)
 
 
 def _orphaned(run) -> bool:

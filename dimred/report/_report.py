@@ -10,6 +10,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from dimred.benchmark._figures import image_rows, latent_scatters
 from dimred.report import _plots
 from dimred.report._runs import load_runs
 
@@ -175,30 +176,43 @@ def _image_figures(rows: pd.DataFrame, dataset: str, tracking_uri: str, out: Pat
     logged = {a.path for a in client.list_artifacts(first.run_id, "figures")}
     if side * side != n_features or "figures/reconstructions.png" not in logged:
         return []
+    fetched: dict[str, dict[str, np.ndarray]] = {}
+
+    def examples_of(row) -> dict[str, np.ndarray]:
+        # A run may feed the gallery, the samples and the latent figure: fetch it once.
+        if row.run_id not in fetched:
+            fetched[row.run_id] = _examples(row, tracking_uri)
+        return fetched[row.run_id]
+
     lines = []
     k = _gallery_k(rows)
     chosen = rows[rows.n_components == k].sort_values(["method", "seed"]).drop_duplicates("method")
-    examples = {r.method: _examples(r, tracking_uri) for r in chosen.itertuples()}
+    examples = {r.method: examples_of(r) for r in chosen.itertuples()}
     if examples:
-        originals = next(iter(examples.values()))["originals"]
-        recon = {m: e["reconstructions"] for m, e in examples.items()}
-        lines += _figure(_plots.gallery_figure(originals, recon, side, k, dataset), out,
-                         f"{dataset}_gallery.png", f"{dataset} reconstructions at k = {k}")
+        gallery = {"original": next(iter(examples.values()))["originals"]}
+        gallery.update({m: e["reconstructions"] for m, e in examples.items()})
+        figure = image_rows(gallery, (side, side),
+                            title=f"{dataset}: test images and their reconstructions at k = {k}")
+        lines += _figure(figure, out, f"{dataset}_gallery.png",
+                         f"{dataset} reconstructions at k = {k}")
     generative = rows[rows.estimator == "VAE"].sort_values(["n_components", "seed"])
-    samples = {f"{r.method}, k={r.n_components}": _examples(r, tracking_uri).get("samples")
+    samples = {f"{r.method}, k={r.n_components}": examples_of(r).get("samples")
                for r in generative.drop_duplicates(["method", "n_components"]).itertuples()}
     samples = {label: s for label, s in samples.items() if s is not None}
     if samples:
-        lines += _figure(_plots.samples_figure(samples, side, dataset), out,
-                         f"{dataset}_samples.png", f"{dataset} VAE samples")
+        figure = image_rows(samples, (side, side),
+                            title=f"{dataset}: samples from the prior (decoder means)")
+        lines += _figure(figure, out, f"{dataset}_samples.png", f"{dataset} VAE samples")
     at_two = rows[rows.n_components == 2].sort_values(["method", "seed"]).drop_duplicates("method")
     codes = {}
     for r in at_two.itertuples():
-        e = _examples(r, tracking_uri)
+        e = examples_of(r)
         if "latent_codes" in e:
             codes[r.method] = (e["latent_codes"], e["latent_labels"])
     if codes:
-        lines += _figure(_plots.latent_figure(codes, dataset), out, f"{dataset}_latent.png",
+        figure = latent_scatters(
+            codes, title=f"{dataset}: test set in each method's 2-D latent space (k = 2)")
+        lines += _figure(figure, out, f"{dataset}_latent.png",
                          f"{dataset} latent spaces at k = 2")
     return lines
 
