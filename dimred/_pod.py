@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,13 +14,12 @@ from sklearn.utils import assert_all_finite, check_array
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from dimred._base import ReducerMixin
 from dimred._out_of_core import (
     dask_gram,
     file_mapping,
-    file_source,
     is_dask_array,
     is_out_of_core,
     prefetch,
@@ -446,46 +446,51 @@ def _leading_modes(
 def _covariance_one_pass(X, center: bool, root_weights, dtype) -> tuple[np.ndarray, np.ndarray]:
     """``Y^T Y`` and the column means in one pass over the rows of ``X``.
 
-    Rows are centred on a shift ``s``, the mean of the first block, rather than on the
-    mean itself (unknown until the pass ends); the product is then corrected exactly:
-    ``Yc^T Yc = Ys^T Ys - n d d^T`` with ``d`` the mean of ``Ys``. Because ``s`` is
-    already close to the mean, ``d`` is small and the correction cancels nothing that
-    matters, where ``X^T X - n mu mu^T`` would lose a float32 spectrum to a large offset.
+    Rows are centred on a shift ``s``, the mean of a few hundred rows spread over ``X``,
+    rather than on the mean itself (unknown until the pass ends); the product is then
+    corrected exactly: ``Yc^T Yc = Ys^T Ys - n d d^T`` with ``d`` the mean of ``Ys``.
+    Because ``s`` is already close to the mean, ``d`` is small and the correction cancels
+    nothing that matters, where ``X^T X - n mu mu^T`` would lose a float32 spectrum to a
+    large offset.
+
+    The blocks are shared out among as many threads as BLAS may use, each running
+    single-threaded BLAS on its own buffer. One multithreaded product per block would
+    leave all but one core idle while that block is centred and summed; this way every
+    core centres its own block, and the centring costs a share of the product's time.
+    For a memory-mapped file the threads also overlap reading with computing.
     """
     n_samples, n_features = X.shape
-    product, sums = np.zeros((n_features, n_features)), np.zeros(n_features)
-    blocks = list(_blocks(n_samples, n_features * np.dtype(dtype).itemsize))
-    # Reused buffers: a fresh 32 MB array per block would cost a page fault per 4 KB.
-    # Two of them when X is a file, so that a reader thread fills one (os.preadv
-    # releases the GIL) while BLAS works on the other: reading overlaps computing.
-    pipelined = file_source(X) is not None
-    rows_per_block = blocks[0].stop - blocks[0].start
-    buffers = [np.empty((rows_per_block, n_features), dtype=dtype)
-               for _ in range(2 if pipelined else 1)]
+    n_workers = _blas_threads()
+    blocks = _blocks(n_samples, n_features * np.dtype(dtype).itemsize, multiple_of=n_workers)
+    n_workers = min(n_workers, len(blocks))
+    shift = _shift(X, dtype) if center else None
+    scale = None if root_weights is None else root_weights.astype(dtype)
 
-    def read(index: int, shift):
-        rows = blocks[index]
-        out = buffers[index % len(buffers)][: rows.stop - rows.start]
-        if index + 1 < len(blocks):
-            prefetch(X, blocks[index + 1])
-        return read_rows_into(X, rows, out, subtract=shift)
-
-    shift = None
-    with ThreadPoolExecutor(max_workers=1) as reader:
-        pending = reader.submit(read, 0, None) if pipelined else None
-        for index in range(len(blocks)):
-            block = pending.result() if pipelined else read(index, shift)
-            if index == 0 and center:
-                shift = block.mean(axis=0, dtype=np.float64).astype(dtype)
-                block -= shift
-            if pipelined and index + 1 < len(blocks):
-                pending = reader.submit(read, index + 1, shift)
-            if root_weights is not None:
-                block *= root_weights.astype(dtype)
+    def accumulate(worker: int) -> tuple[np.ndarray, np.ndarray]:
+        own = blocks[worker::n_workers]
+        # One reused buffer: a fresh 32 MB array per block costs a page fault per 4 KB.
+        buffer = np.empty((max(r.stop - r.start for r in own), n_features), dtype=dtype)
+        product, sums = np.zeros((n_features, n_features)), np.zeros(n_features)
+        for index, rows in enumerate(own):
+            if index + 1 < len(own):
+                prefetch(X, own[index + 1])
+            block = read_rows_into(X, rows, buffer[: rows.stop - rows.start], subtract=shift)
+            if scale is not None:
+                block *= scale
             product += block.T @ block
             # Per-block sums in the block's precision (they only correct a small
             # shift), accumulated across blocks in float64.
             sums += block.sum(axis=0)
+        return product, sums
+
+    with _BLAS.limit(limits=1, user_api="blas"):
+        if n_workers == 1:
+            partials = [accumulate(0)]
+        else:
+            with ThreadPoolExecutor(max_workers=n_workers) as pool:
+                partials = list(pool.map(accumulate, range(n_workers)))
+    product = np.sum([part for part, _ in partials], axis=0)
+    sums = np.sum([part for _, part in partials], axis=0)
     assert_all_finite(sums, input_name="X")  # NaN or inf anywhere reaches the sums
     if shift is None:
         return product, np.zeros(n_features)
@@ -494,6 +499,32 @@ def _covariance_one_pass(X, center: bool, root_weights, dtype) -> tuple[np.ndarr
     if root_weights is not None:
         offset = offset / root_weights
     return product, shift.astype(np.float64) + offset
+
+
+#: The shift of the one-pass covariance is the mean of this many rows, spread evenly over
+#: X (not its first rows, which for snapshots in time may sit far from the mean).
+_SHIFT_SAMPLE = 256
+
+
+def _shift(X, dtype) -> np.ndarray:
+    """Mean of ``_SHIFT_SAMPLE`` rows spread evenly over ``X``, in ``dtype``."""
+    rows = np.unique(np.linspace(0, X.shape[0] - 1, num=_SHIFT_SAMPLE).astype(np.intp))
+    sample = np.asarray(X[rows], dtype=np.float64)
+    release(X)
+    # Checked here so that an inf in the sample is reported as such, not as the NaN
+    # that subtracting it would make of the sums.
+    assert_all_finite(sample, input_name="X")
+    return sample.mean(axis=0).astype(dtype)
+
+
+#: The BLAS libraries numpy and scipy load, found once: building a controller scans every
+#: loaded library, which costs milliseconds per call.
+_BLAS = ThreadpoolController().select(user_api="blas")
+
+
+def _blas_threads() -> int:
+    """The threads BLAS may use now, with any threadpoolctl or environment limit."""
+    return max(1, min((lib.num_threads for lib in _BLAS.lib_controllers), default=1))
 
 
 def _randomized_modes(X, mean, root_weights, n_modes, dtype):
@@ -542,7 +573,7 @@ def _top_eigenpairs(matrix: np.ndarray, n_modes: int) -> tuple[np.ndarray, np.nd
     # threads keep spinning after a call and slow numpy's next product by 30-50% here;
     # below _SMALL_EIGENPROBLEM one thread is as fast and leaves nothing spinning.
     threads = 1 if size <= _SMALL_EIGENPROBLEM else None
-    with threadpool_limits(limits=threads, user_api="blas"):
+    with _BLAS.limit(limits=threads, user_api="blas"):
         return scipy.linalg.eigh(
             matrix,
             subset_by_index=(size - n_modes, size - 1),
@@ -552,11 +583,14 @@ def _top_eigenpairs(matrix: np.ndarray, n_modes: int) -> tuple[np.ndarray, np.nd
         )
 
 
-def _blocks(length: int, bytes_per_item: int):
-    """Consecutive slices of ``range(length)`` of about ``_BLOCK_BYTES`` each."""
-    step = max(1, _BLOCK_BYTES // max(bytes_per_item, 1))
-    for start in range(0, length, step):
-        yield slice(start, min(start + step, length))
+def _blocks(length: int, bytes_per_item: int, multiple_of: int = 1) -> list[slice]:
+    """``range(length)`` cut into consecutive slices of about ``_BLOCK_BYTES`` or less,
+    of near-equal lengths, their count a multiple of ``multiple_of`` (when ``length``
+    allows), so that that many threads get equal shares."""
+    count = -(-length * max(bytes_per_item, 1) // _BLOCK_BYTES)
+    count = min(length, -(-count // multiple_of) * multiple_of)
+    bounds = np.linspace(0, length, num=count + 1).round().astype(int)
+    return [slice(int(start), int(stop)) for start, stop in pairwise(bounds)]
 
 
 def _centred(X, rows, cols, mean, root_weights, dtype):

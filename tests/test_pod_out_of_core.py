@@ -39,7 +39,9 @@ def test_out_of_core_equals_in_memory(case, kind, weighted):
     assert pod.method_ == method and pod.n_features_in_ == X.shape[1]
     np.testing.assert_allclose(pod.explained_variance_, reference.explained_variance_,
                                rtol=1e-8)
-    np.testing.assert_allclose(pod.components_, reference.components_, rtol=1e-8, atol=1e-10)
+    # Modes 9 and 10 are noise modes about 1% apart, so their vectors are determined only
+    # to about eps * lambda_1 / gap ~ 3e-9: both routes sit ~1e-10 from an exact SVD.
+    np.testing.assert_allclose(pod.components_, reference.components_, rtol=1e-8, atol=1e-9)
     np.testing.assert_allclose(pod.mean_, reference.mean_, rtol=1e-10)
     codes = pod.transform(data)
     assert isinstance(codes, da.Array) == (kind == "dask")
