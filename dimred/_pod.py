@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from numbers import Integral, Real
+from typing import TypeVar
 
 import numpy as np
 import scipy.linalg
@@ -27,6 +29,8 @@ from dimred._out_of_core import (
     release,
 )
 from dimred._ppca import ppca_log_likelihood
+
+T = TypeVar("T")
 
 
 class POD(ReducerMixin, BaseEstimator):
@@ -404,18 +408,7 @@ def _leading_modes(
     elif method == "covariance":
         product, mean = _covariance_one_pass(X, center, root_weights, dtype)
     else:
-        # Each column slab holds every row, so it is centred exactly by its own means.
-        product, mean = np.zeros((n_samples, n_samples)), np.zeros(n_features)
-        for cols in _blocks(n_features, n_samples * itemsize):
-            block = np.asarray(X[:, cols], dtype=dtype)
-            if center:
-                mean[cols] = block.mean(axis=0, dtype=np.float64)
-                assert_all_finite(mean[cols], input_name="X")
-                block = block - mean[cols].astype(dtype)
-            if root_weights is not None:
-                block = block * root_weights[cols].astype(dtype)
-            product += block @ block.T
-            release(X)
+        product, mean = _snapshot_gram(X, center, root_weights, dtype)
     size = product.shape[0]
     total_energy = float(np.trace(product))
 
@@ -435,9 +428,16 @@ def _leading_modes(
         modes = np.asarray((Y.T @ scaled).compute(), dtype=np.float64)
     else:
         modes = np.empty((n_features, scaled.shape[1]))
-        cast_mean = mean.astype(dtype)
-        for cols in _blocks(n_features, n_samples * itemsize):
-            modes[cols] = _centred(X, slice(None), cols, cast_mean, root_weights, dtype).T @ scaled
+        cast_mean = mean.astype(dtype) if center else None
+
+        def project(share: list[slice]) -> None:
+            buffer = np.empty((n_samples, _widest(share)), dtype=dtype)
+            for cols in share:
+                slab_mean = None if cast_mean is None else cast_mean[cols]
+                block = _centred_slab(X, cols, slab_mean, root_weights, buffer)
+                modes[cols] = block.T @ scaled
+
+        _in_parallel(project, _blocks(n_features, n_samples * itemsize, _blas_threads()))
     if not defined.all():
         modes = _complete_orthonormal(modes, int((~defined).sum()))
     return energies, modes, total_energy, mean
@@ -453,27 +453,19 @@ def _covariance_one_pass(X, center: bool, root_weights, dtype) -> tuple[np.ndarr
     nothing that matters, where ``X^T X - n mu mu^T`` would lose a float32 spectrum to a
     large offset.
 
-    The blocks are shared out among as many threads as BLAS may use, each running
-    single-threaded BLAS on its own buffer. One multithreaded product per block would
-    leave all but one core idle while that block is centred and summed; this way every
-    core centres its own block, and the centring costs a share of the product's time.
-    For a memory-mapped file the threads also overlap reading with computing.
+    The blocks are shared out by ``_in_parallel``; for a memory-mapped file its threads
+    also overlap reading with computing.
     """
     n_samples, n_features = X.shape
-    n_workers = _blas_threads()
-    blocks = _blocks(n_samples, n_features * np.dtype(dtype).itemsize, multiple_of=n_workers)
-    n_workers = min(n_workers, len(blocks))
     shift = _shift(X, dtype) if center else None
     scale = None if root_weights is None else root_weights.astype(dtype)
 
-    def accumulate(worker: int) -> tuple[np.ndarray, np.ndarray]:
-        own = blocks[worker::n_workers]
-        # One reused buffer: a fresh 32 MB array per block costs a page fault per 4 KB.
-        buffer = np.empty((max(r.stop - r.start for r in own), n_features), dtype=dtype)
+    def accumulate(share: list[slice]) -> tuple[np.ndarray, np.ndarray]:
+        buffer = np.empty((_widest(share), n_features), dtype=dtype)
         product, sums = np.zeros((n_features, n_features)), np.zeros(n_features)
-        for index, rows in enumerate(own):
-            if index + 1 < len(own):
-                prefetch(X, own[index + 1])
+        for index, rows in enumerate(share):
+            if index + 1 < len(share):
+                prefetch(X, share[index + 1])
             block = read_rows_into(X, rows, buffer[: rows.stop - rows.start], subtract=shift)
             if scale is not None:
                 block *= scale
@@ -483,12 +475,8 @@ def _covariance_one_pass(X, center: bool, root_weights, dtype) -> tuple[np.ndarr
             sums += block.sum(axis=0)
         return product, sums
 
-    with _BLAS.limit(limits=1, user_api="blas"):
-        if n_workers == 1:
-            partials = [accumulate(0)]
-        else:
-            with ThreadPoolExecutor(max_workers=n_workers) as pool:
-                partials = list(pool.map(accumulate, range(n_workers)))
+    blocks = _blocks(n_samples, n_features * np.dtype(dtype).itemsize, _blas_threads())
+    partials = _in_parallel(accumulate, blocks)
     product = np.sum([part for part, _ in partials], axis=0)
     sums = np.sum([part for _, part in partials], axis=0)
     assert_all_finite(sums, input_name="X")  # NaN or inf anywhere reaches the sums
@@ -499,6 +487,58 @@ def _covariance_one_pass(X, center: bool, root_weights, dtype) -> tuple[np.ndarr
     if root_weights is not None:
         offset = offset / root_weights
     return product, shift.astype(np.float64) + offset
+
+
+def _snapshot_gram(X, center: bool, root_weights, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """``Y Y^T`` and the column means, one column slab at a time.
+
+    Each slab holds every row, so it is centred exactly by its own means; the slabs are
+    shared out by ``_in_parallel``.
+    """
+    n_samples, n_features = X.shape
+    mean = np.zeros(n_features)
+
+    def accumulate(share: list[slice]) -> np.ndarray:
+        buffer = np.empty((n_samples, _widest(share)), dtype=dtype)
+        product = np.zeros((n_samples, n_samples))
+        for cols in share:
+            if center:
+                # Written to disjoint slices of one array by the threads.
+                mean[cols] = np.mean(X[:, cols], axis=0, dtype=np.float64)
+                assert_all_finite(mean[cols], input_name="X")
+            slab_mean = mean[cols].astype(dtype) if center else None
+            block = _centred_slab(X, cols, slab_mean, root_weights, buffer)
+            product += block @ block.T
+        return product
+
+    blocks = _blocks(n_features, n_samples * np.dtype(dtype).itemsize, _blas_threads())
+    product = np.sum(_in_parallel(accumulate, blocks), axis=0)
+    # NaN or inf anywhere reaches the diagonal (each snapshot's squared norm).
+    assert_all_finite(np.diagonal(product), input_name="X")
+    return product, mean
+
+
+def _in_parallel(work: Callable[[list[slice]], T], blocks: list[slice]) -> list[T]:
+    """``work`` called on equal shares of ``blocks``, one thread per BLAS thread, each
+    thread running single-threaded BLAS; the results, one per share.
+
+    One multithreaded product per block would leave all but one core idle while that
+    block is read, centred and summed; this way every core prepares its own blocks, and
+    that preparation costs a share of the products' time instead of adding to it.
+    """
+    n_workers = min(_blas_threads(), len(blocks))
+    shares = [blocks[worker::n_workers] for worker in range(n_workers)]
+    with _BLAS.limit(limits=1, user_api="blas"):
+        if n_workers == 1:
+            return [work(shares[0])]
+        with ThreadPoolExecutor(max_workers=n_workers) as pool:
+            return list(pool.map(work, shares))
+
+
+def _widest(share: list[slice]) -> int:
+    """Length of the longest slice: each thread sizes one buffer to it and reuses it, as
+    a fresh 32 MB array per block would cost a page fault per 4 KB."""
+    return max(block.stop - block.start for block in share)
 
 
 #: The shift of the one-pass covariance is the mean of this many rows, spread evenly over
@@ -593,14 +633,16 @@ def _blocks(length: int, bytes_per_item: int, multiple_of: int = 1) -> list[slic
     return [slice(int(start), int(stop)) for start, stop in pairwise(bounds)]
 
 
-def _centred(X, rows, cols, mean, root_weights, dtype):
-    """``(X[rows, cols] - mean[cols]) * root_weights[cols]`` as a new array of ``dtype``.
-
-    For a memory-mapped ``X`` the pages just read are released afterwards.
-    """
-    block = np.asarray(X[rows, cols], dtype=dtype) - mean[cols]
+def _centred_slab(X, cols: slice, mean: np.ndarray | None, root_weights, buffer) -> np.ndarray:
+    """``(X[:, cols] - mean) * root_weights[cols]`` written into ``buffer``, in one pass
+    over ``X``. For a memory-mapped ``X`` the pages just read are released afterwards."""
+    block = buffer[:, : cols.stop - cols.start]
+    if mean is None:
+        np.copyto(block, X[:, cols], casting="unsafe")
+    else:
+        np.subtract(X[:, cols], mean, out=block, casting="unsafe")
     if root_weights is not None:
-        block *= root_weights[cols].astype(dtype)
+        block *= root_weights[cols].astype(block.dtype)
     release(X)
     return block
 

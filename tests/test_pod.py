@@ -66,6 +66,22 @@ def test_covariance_and_snapshot_paths_agree(rng):
     np.testing.assert_allclose(cov.transform(X), snap.transform(X), atol=1e-9)
 
 
+@pytest.mark.parametrize("method", ["covariance", "snapshots"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_uncentred_pod_is_the_svd_of_the_raw_data(rng, method, weighted):
+    X = rng.normal(size=(300, 200)) + 2.0
+    w = rng.uniform(0.5, 2.0, X.shape[1]) if weighted else np.ones(X.shape[1])
+    pod = POD(5, method=method, weights=w if weighted else None, center=False).fit(X)
+    _, singular_values, right = np.linalg.svd(X * np.sqrt(w), full_matrices=False)
+    np.testing.assert_allclose(pod.singular_values_, singular_values[:5], rtol=1e-10)
+    overlap = (pod.components_ * np.sqrt(w)) @ right[:5].T
+    np.testing.assert_allclose(np.abs(np.diag(overlap)), 1.0, atol=1e-10)
+    assert not pod.mean_.any()
+    np.testing.assert_allclose(pod.inverse_transform(pod.transform(X)),
+                               (X * np.sqrt(w)) @ right[:5].T @ right[:5] / np.sqrt(w),
+                               atol=1e-10)
+
+
 def test_all_modes_on_wide_data_stay_orthonormal(rng):
     # n_components = n_samples: centring leaves one null direction to complete.
     X = rng.normal(size=(10, 40))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dask.array as da
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from dimred import POD
 from dimred._pod import _BLOCK_BYTES
@@ -107,3 +108,19 @@ def test_memory_mapped_fit_keeps_one_block_resident(rng, tmp_path):
     in_memory = POD(10).fit(np.array(mapped))
     np.testing.assert_allclose(pod.explained_variance_, in_memory.explained_variance_,
                                rtol=1e-6)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_fit_does_not_depend_on_the_thread_count(case, threads):
+    # Blocks are shared among as many threads as BLAS may use; 1 runs them all on the
+    # calling thread, 3 gives uneven shares on this 2-block data.
+    method, X, mapped, weights = case
+    reference = POD(8, method=method, weights=weights).fit(X)
+    for data in (X, mapped):
+        with threadpool_limits(threads):
+            pod = POD(8, method=method, weights=weights).fit(data)
+        np.testing.assert_allclose(pod.explained_variance_, reference.explained_variance_,
+                                   rtol=1e-10)
+        np.testing.assert_allclose(np.abs(np.sum(pod.components_ * reference.components_
+                                                 * weights, axis=1)), 1.0, atol=1e-8)
+        np.testing.assert_allclose(pod.mean_, reference.mean_, rtol=1e-12)
