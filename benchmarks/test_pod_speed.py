@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.linalg
 from sklearn.decomposition import PCA
+from threadpoolctl import threadpool_limits
 
 from dimred import POD
 
@@ -68,6 +70,35 @@ def test_pod_tall(timed, tall):
             "pca_randomized_tall": None,
         },
     )
+
+
+def _subset_eigh(matrix):
+    scipy.linalg.eigh(matrix, subset_by_index=(733, 783), driver="evr")
+
+
+def test_eigh_one_thread_then_product(timed, tall):
+    """What POD does: scipy's eigensolver on one thread, then numpy's next product."""
+    matrix = np.cov(tall[:2000].T)
+
+    def run():
+        with threadpool_limits(limits=1, user_api="blas"):
+            _subset_eigh(matrix)
+        return tall.T @ tall
+
+    timed("eigh_one_thread_then_product", run, against={"bare_product_tall": None})
+
+
+def test_eigh_all_threads_then_product(timed, tall):
+    """The same with scipy's OpenBLAS on all its threads: they keep spinning after the
+    call and slow numpy's OpenBLAS, which ships separately, on its next product."""
+    matrix = np.cov(tall[:2000].T)
+
+    def run():
+        _subset_eigh(matrix)
+        return tall.T @ tall
+
+    timed("eigh_all_threads_then_product", run,
+          against={"eigh_one_thread_then_product": None, "bare_product_tall": None})
 
 
 def test_bare_product_wide(timed, wide):

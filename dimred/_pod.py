@@ -340,8 +340,9 @@ class POD(ReducerMixin, BaseEstimator):
         In-memory data goes through scikit-learn's ``validate_data`` whole. Out-of-core
         data (a dask array or a memory-mapped file) is never read whole here: its first
         rows go through the same validation (dtype, dimensions, width, feature count),
-        and finiteness is checked by scikit-learn's ``assert_all_finite`` on the column
-        sums (dask) or on each block as it is read (memory maps).
+        and finiteness is checked by scikit-learn's ``assert_all_finite`` on what NaN or
+        inf anywhere would reach: the column sums, or for the method of snapshots on a
+        memory map, each slab's means and the Gram matrix's diagonal.
         """
         if not is_out_of_core(X):
             X = self._validate_input(X, reset=reset)
