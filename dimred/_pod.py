@@ -438,7 +438,7 @@ def _leading_modes(
                 block = _centred_slab(X, cols, slab_mean, root_weights, buffer)
                 modes[cols] = block.T @ scaled
 
-        _in_parallel(project, _blocks(n_features, n_samples * itemsize, _blas_threads()))
+        _in_parallel(project, n_features, n_samples * itemsize)
     if not defined.all():
         modes = _complete_orthonormal(modes, int((~defined).sum()))
     return energies, modes, total_energy, mean
@@ -476,8 +476,7 @@ def _covariance_one_pass(X, center: bool, root_weights, dtype) -> tuple[np.ndarr
             sums += block.sum(axis=0)
         return product, sums
 
-    blocks = _blocks(n_samples, n_features * np.dtype(dtype).itemsize, _blas_threads())
-    partials = _in_parallel(accumulate, blocks)
+    partials = _in_parallel(accumulate, n_samples, n_features * np.dtype(dtype).itemsize)
     product = np.sum([part for part, _ in partials], axis=0)
     sums = np.sum([part for _, part in partials], axis=0)
     assert_all_finite(sums, input_name="X")  # NaN or inf anywhere reaches the sums
@@ -512,22 +511,26 @@ def _snapshot_gram(X, center: bool, root_weights, dtype) -> tuple[np.ndarray, np
             product += block @ block.T
         return product
 
-    blocks = _blocks(n_features, n_samples * np.dtype(dtype).itemsize, _blas_threads())
-    product = np.sum(_in_parallel(accumulate, blocks), axis=0)
+    product = np.sum(
+        _in_parallel(accumulate, n_features, n_samples * np.dtype(dtype).itemsize), axis=0
+    )
     # NaN or inf anywhere reaches the diagonal (each snapshot's squared norm).
     assert_all_finite(np.diagonal(product), input_name="X")
     return product, mean
 
 
-def _in_parallel(work: Callable[[list[slice]], T], blocks: list[slice]) -> list[T]:
-    """``work`` called on equal shares of ``blocks``, one thread per BLAS thread, each
-    thread running single-threaded BLAS; the results, one per share.
+def _in_parallel(work: Callable[[list[slice]], T], length: int, bytes_per_item: int) -> list[T]:
+    """``work`` called on equal shares of the blocks of ``range(length)`` (``_blocks``),
+    one thread per BLAS thread, each thread running single-threaded BLAS; the results,
+    one per share.
 
     One multithreaded product per block would leave all but one core idle while that
     block is read, centred and summed; this way every core prepares its own blocks, and
     that preparation costs a share of the products' time instead of adding to it.
     """
-    n_workers = min(_blas_threads(), len(blocks))
+    n_threads = _blas_threads()
+    blocks = _blocks(length, bytes_per_item, multiple_of=n_threads)
+    n_workers = min(n_threads, len(blocks))
     shares = [blocks[worker::n_workers] for worker in range(n_workers)]
     with _BLAS.limit(limits=1, user_api="blas"):
         if n_workers == 1:
