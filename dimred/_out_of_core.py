@@ -15,6 +15,8 @@ import os
 
 import numpy as np
 
+from dimred._blocks import blocks, widest
+
 
 def is_dask_array(X) -> bool:
     """Whether ``X`` is a ``dask.array.Array`` (checked without importing dask)."""
@@ -101,32 +103,76 @@ def is_out_of_core(X) -> bool:
     return is_dask_array(X) or file_mapping(X) is not None
 
 
-def dask_gram(Y, axis: int):
+def centred_slab(X, cols: slice, mean: np.ndarray | None, root_weights, buffer) -> np.ndarray:
+    """``(X[:, cols] - mean) * root_weights[cols]`` written into ``buffer``, in one pass
+    over ``X``. For a memory-mapped ``X`` the pages just read are released afterwards."""
+    block = buffer[:, : cols.stop - cols.start]
+    if mean is None:
+        np.copyto(block, X[:, cols], casting="unsafe")
+    else:
+        np.subtract(X[:, cols], mean, out=block, casting="unsafe")
+    if root_weights is not None:
+        block *= root_weights[cols].astype(block.dtype)
+    release(X)
+    return block
+
+
+
+def dask_gram(X, mean: np.ndarray, root_weights: np.ndarray | None, dtype, axis: int):
     """``Y^T Y`` (``axis=0``: summed over row chunks) or ``Y Y^T`` (``axis=1``: summed
-    over column chunks) of a dask array, each chunk's product in its own precision and
-    the sum over chunks in float64. Returns a lazy float64 dask array."""
+    over column chunks) of ``Y = (X - mean) * root_weights``, ``X`` a dask array.
+
+    Returns a lazy float64 dask array. Each chunk is centred, weighted and multiplied
+    inside one task, a block of about ``BLOCK_BYTES`` at a time into one reused buffer,
+    so no centred chunk is ever a task's result: a task holds its input chunk (a view of
+    the file for ``da.from_array`` over a memory map), one buffer and its product,
+    however many chunks there are. The products are summed over chunks in float64.
+    """
     import dask.array as da
 
+    scale = None if root_weights is None else root_weights.astype(dtype)
     if axis == 0:
-        Y = Y.rechunk({1: -1})
-        size = Y.shape[1]
+        X = X.rechunk({1: -1})
+        size = X.shape[1]
         partials = da.blockwise(
-            _chunk_gram_t, "bjk", Y, "bj", new_axes={"k": size},
+            _rows_gram, "bjk", X, "bj", new_axes={"k": size},
             adjust_chunks={"b": lambda _: 1}, dtype=np.float64,
+            mean=mean.astype(dtype), scale=scale, dtype_=np.dtype(dtype),
         )
     else:
-        Y = Y.rechunk({0: -1})
-        size = Y.shape[0]
+        X = X.rechunk({0: -1})
+        size = X.shape[0]
+        columns = X.chunks[1]
+        weights = np.ones(X.shape[1], dtype=dtype) if scale is None else scale
         partials = da.blockwise(
-            _chunk_gram, "cik", Y, "ic", new_axes={"k": size},
-            adjust_chunks={"c": lambda _: 1}, dtype=np.float64,
+            _columns_gram, "cik", X, "ic",
+            da.from_array(mean.astype(dtype), chunks=(columns,)), "c",
+            da.from_array(weights, chunks=(columns,)), "c",
+            new_axes={"k": size}, adjust_chunks={"c": lambda _: 1}, dtype=np.float64,
+            dtype_=np.dtype(dtype),
         )
-    return partials.sum(axis=0)
+    return partials.sum(axis=0, split_every=2)
 
 
-def _chunk_gram_t(block: np.ndarray) -> np.ndarray:
-    return (block.T @ block).astype(np.float64)[None]
+def _rows_gram(chunk: np.ndarray, *, mean, scale, dtype_) -> np.ndarray:
+    n_rows, size = chunk.shape
+    parts = blocks(n_rows, size * dtype_.itemsize)
+    buffer = np.empty((widest(parts), size), dtype=dtype_)
+    product = np.zeros((size, size))
+    for rows in parts:
+        block = read_rows_into(chunk, rows, buffer[: rows.stop - rows.start], subtract=mean)
+        if scale is not None:
+            block *= scale
+        product += block.T @ block
+    return product[None]
 
 
-def _chunk_gram(block: np.ndarray) -> np.ndarray:
-    return (block @ block.T).astype(np.float64)[None]
+def _columns_gram(chunk: np.ndarray, mean: np.ndarray, scale: np.ndarray, *, dtype_):
+    n_rows, n_cols = chunk.shape
+    parts = blocks(n_cols, n_rows * dtype_.itemsize)
+    buffer = np.empty((n_rows, widest(parts)), dtype=dtype_)
+    product = np.zeros((n_rows, n_rows))
+    for cols in parts:
+        block = centred_slab(chunk, cols, mean[cols], scale, buffer)
+        product += block @ block.T
+    return product[None]

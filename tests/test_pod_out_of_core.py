@@ -8,7 +8,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from dimred import POD
-from dimred._pod import _BLOCK_BYTES
+from dimred._blocks import BLOCK_BYTES
 from dimred.benchmark._memory import peak_mb, reset_peak
 
 
@@ -104,7 +104,7 @@ def test_memory_mapped_fit_keeps_one_block_resident(rng, tmp_path):
     pod = POD(10).fit(mapped)
     pod.transform(mapped)
     growth = peak_mb() - baseline
-    assert growth < 6 * _BLOCK_BYTES / 1e6, f"peak RSS grew by {growth:.0f} MB"
+    assert growth < 6 * BLOCK_BYTES / 1e6, f"peak RSS grew by {growth:.0f} MB"
     in_memory = POD(10).fit(np.array(mapped))
     np.testing.assert_allclose(pod.explained_variance_, in_memory.explained_variance_,
                                rtol=1e-6)
