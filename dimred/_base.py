@@ -43,11 +43,15 @@ class ReducerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
     #: to know which methods have a likelihood to report (the AE does not).
     has_likelihood: bool = True
 
-    def _validate_input(self, X: ArrayLike, *, reset: bool) -> np.ndarray:
+    def _validate_input(
+        self, X: ArrayLike, *, reset: bool, ensure_all_finite: bool = True
+    ) -> np.ndarray:
         """Validate ``X`` through scikit-learn and cast it to a float dtype.
 
         ``reset=True`` (in fit) records ``n_features_in_`` / ``feature_names_in_``;
         ``reset=False`` checks that the width matches what fit saw.
+        ``ensure_all_finite=False`` is for a caller that checks finiteness itself on
+        what NaN or inf anywhere would reach, instead of scanning ``X`` once more.
         """
         return validate_data(
             self,
@@ -56,6 +60,7 @@ class ReducerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             dtype=list(FLOAT_DTYPES),
             accept_sparse=("csr", "csc") if self.__sklearn_tags__().input_tags.sparse else False,
             ensure_min_samples=2 if reset else 1,
+            ensure_all_finite=ensure_all_finite,
         )
 
     def _validate_codes(self, Z: ArrayLike) -> np.ndarray:

@@ -352,13 +352,14 @@ class POD(ReducerMixin, BaseEstimator):
 
         In-memory data goes through scikit-learn's ``validate_data`` whole. Out-of-core
         data (a dask array or a memory-mapped file) is never read whole here: its first
-        rows go through the same validation (dtype, dimensions, width, feature count),
-        and finiteness is checked by scikit-learn's ``assert_all_finite`` on what NaN or
-        inf anywhere would reach: the column sums, or for the method of snapshots on a
-        memory map, each slab's means and the Gram matrix's diagonal.
+        rows go through the same validation (dtype, dimensions, width, feature count).
+        In ``fit`` (``reset=True``) finiteness is checked by scikit-learn's
+        ``assert_all_finite`` on what NaN or inf anywhere would reach: the column sums,
+        or for the method of snapshots each slab's means and the Gram matrix's
+        diagonal, which spares in-memory data a separate scan (~10 ms on MNIST).
         """
         if not is_out_of_core(X):
-            X = self._validate_input(X, reset=reset)
+            X = self._validate_input(X, reset=reset, ensure_all_finite=not reset)
             return X, X.dtype
         if getattr(X, "ndim", None) != 2:
             # validate_data's message for the wrong number of dimensions.

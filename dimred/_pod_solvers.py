@@ -43,12 +43,13 @@ class Modes(NamedTuple):
 
 
 def column_means(X) -> np.ndarray:
-    """Column means in float64 (dask: finiteness is checked on the column sums)."""
+    """Column means in float64, checked for NaN or inf anywhere in ``X`` (they reach
+    the sums)."""
+    sums = X.sum(axis=0, dtype=np.float64)
     if is_dask_array(X):
-        sums = X.sum(axis=0, dtype=np.float64).compute()
-        assert_all_finite(sums, input_name="X")  # NaN or inf anywhere reaches the sums
-        return sums / X.shape[0]
-    return X.mean(axis=0, dtype=np.float64)
+        sums = sums.compute()
+    assert_all_finite(sums, input_name="X")
+    return sums / X.shape[0]
 
 
 def gram_workers(shape: tuple[int, int], method: str) -> int:
@@ -117,6 +118,8 @@ def leading_modes(
     size = product.shape[0]
     total_energy = float(np.trace(product))
     diagonal = np.diagonal(product).copy()  # the eigensolver overwrites the product
+    # NaN or inf anywhere in X reaches the diagonal (a column's or a row's squared norm).
+    assert_all_finite(diagonal, input_name="X")
 
     n_modes = size if n_modes is None else min(n_modes, size)
     energies, vectors = top_eigenpairs(product, n_modes)
@@ -284,6 +287,7 @@ def randomized_modes(X, center: bool, root_weights, n_modes: int, dtype) -> Mode
     )
     total = (Y.astype(np.float64) ** 2).sum()
     singular_values, right, total = dask.compute(singular_values, right, total)
+    assert_all_finite(np.asarray(total), input_name="X")  # NaN or inf anywhere reaches it
     energies = np.asarray(singular_values, dtype=np.float64) ** 2
     return Modes(energies, np.asarray(right, dtype=np.float64).T, float(total), mean, None)
 
