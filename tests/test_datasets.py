@@ -12,6 +12,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pandas as pd
 import pytest
+
+from dimred import POD
 import scipy.io
 
 from dimred.datasets import (
@@ -156,8 +158,8 @@ def test_embedded_manifolds_are_nonlinear_and_two_dimensional():
         assert spectrum[2] > 0.1 * spectrum[0]
 
 
-def test_burgers_snapshots_are_wide_and_conserve_the_mean():
-    data = load_dataset("burgers", n_grid=256, n_trajectories=3, n_test_trajectories=1,
+def test_periodic_burgers_snapshots_are_wide_and_conserve_the_mean():
+    data = load_dataset("burgers_periodic", n_grid=256, n_trajectories=3, n_test_trajectories=1,
                         n_snapshots=20, viscosity=0.05)
     assert data.X_train.shape == (40, 256) and data.X_test.shape == (20, 256)
     description = data.description
@@ -170,6 +172,45 @@ def test_burgers_snapshots_are_wide_and_conserve_the_mean():
                                atol=1e-6)
     energy = (fields**2).mean(axis=2)
     assert np.all(np.diff(energy, axis=1) < 0)
+
+
+def test_parametric_burgers_splits_by_parameter_and_can_be_learned():
+    data = load_dataset("burgers")
+    assert data.X_train.shape == (16 * 100, 256) and data.X_test.shape == (2 * 100, 256)
+    train, test = {tuple(mu) for mu in data.params_train}, {tuple(mu) for mu in data.params_test}
+    assert len(train) == 16 and len(test) == 2 and not train & test
+    assert data.params_train.shape == (1600, 2) and data.times_test.shape == (200,)
+    assert data.grid.shape == (256,) and data.field_shape == (1, 256)
+    # The inflow mu_1 enters at the left, the shock moves right: u(0) = mu_1 behind it,
+    # 1 (plus the source's growth) ahead of it.
+    first = data.X_test[:100]
+    shock = np.argmax(-np.diff(first, axis=1), axis=1)
+    assert np.all(np.diff(shock[:80]) >= 0) and shock[79] > shock[9] + 100
+    np.testing.assert_allclose(first[:, 0], 4.3, rtol=0.05)
+    # POD's relative test error falls with k and is well below the zero predictor's 1.
+    errors = []
+    for k in (1, 2, 4, 10, 20):
+        pod = POD(k).fit(data.X_train)
+        residual = data.X_test - pod.inverse_transform(pod.transform(data.X_test))
+        errors.append(np.linalg.norm(residual) / np.linalg.norm(data.X_test))
+    assert np.all(np.diff(errors) < 0), errors
+    assert errors[3] < 0.5
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"test_params": [[4.25, 0.015]]}, "are training parameters"),
+        ({"test_params": [[6.0, 0.02]]}, "outside the parameter box"),
+        ({"test_params": [4.3, 0.021]}, "list of \\(mu_1, mu_2\\) pairs"),
+        ({"train_grid": [1, 4]}, "train_grid must be two ints >= 2"),
+        ({"n_grid": 4}, "n_grid must be an int >= 8"),
+        ({"n_snapshots": 0}, "n_snapshots must be an int >= 1"),
+    ],
+)
+def test_parametric_burgers_refuses_bad_parameters(options, message):
+    with pytest.raises(ValueError, match=message):
+        load_dataset("burgers", **options)
 
 
 @pytest.mark.parametrize("suffix", [".npy", ".npz", ".csv", ".parquet", ".mat"])

@@ -7,6 +7,7 @@ public for direct use.
 from sklearn.datasets import load_digits
 
 from dimred.datasets._burgers import make_burgers
+from dimred.datasets._burgers_periodic import make_periodic_burgers
 from dimred.datasets._files import load_file
 from dimred.datasets._home import get_data_home
 from dimred.datasets._idx import read_idx
@@ -23,6 +24,7 @@ __all__ = [
     "load_file",
     "load_mnist",
     "make_burgers",
+    "make_periodic_burgers",
     "make_embedded_manifold",
     "read_idx",
 ]

@@ -1,111 +1,170 @@
-"""Snapshots of the viscous Burgers equation on a periodic grid: POD's home field.
+"""The parametric inviscid Burgers problem of model reduction (Rewienski 2003; Carlberg
+et al.; Lee & Carlberg, J. Comput. Phys. 2020):
 
-    u_t + u u_x = nu u_xx,   x in [0, 2 pi) periodic.
+    u_t + (u^2 / 2)_x = 0.02 exp(mu_2 x),   x in [0, 100],  t in [0, 35],
+    u(0, t) = mu_1,   u(x, 0) = 1,   mu in [4.25, 5.5] x [0.015, 0.03].
 
-Spatial derivatives are spectral (``scipy.fft``) with 2/3-rule dealiasing of the
-nonlinear term; time is integrated by ``scipy.integrate.solve_ivp`` (RK45, rtol 1e-6).
-Each trajectory starts from a random smooth field (the first ``n_modes`` Fourier modes
-with 1/k amplitudes), steepens into shocks and decays. A snapshot is the field on the
-grid at one time: samples are snapshots and features are grid points, so the matrix is
-wide, the setting the method of snapshots is for.
+The inflow mu_1 > 1 drives a shock into the domain that moves right while the source
+steepens the field behind it. A moving discontinuity is what linear subspaces represent
+badly (many modes to follow one shock), so this is where linear and nonlinear reductions
+should disagree.
+
+Solved with Godunov's conservative finite-volume scheme: the exact Riemann flux of the
+convex flux ``u^2/2`` at every face, forward Euler in time at CFL 0.5, the source taken
+at cell centres. All parameters are advanced together, one array row each.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
-from scipy.fft import irfft, rfft, rfftfreq
-from scipy.integrate import solve_ivp
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import Bunch
+
+#: The parameter box of the benchmark, (low, high) for mu_1 then mu_2.
+MU_RANGE = ((4.25, 5.5), (0.015, 0.03))
+
+#: Test parameters of Lee & Carlberg (2020), off any regular training grid.
+TEST_PARAMS = ((4.3, 0.021), (5.15, 0.0285))
+
+_LENGTH, _T_END, _CFL = 100.0, 35.0, 0.5
 
 
 def make_burgers(
-    n_grid: int = 1024,
+    n_grid: int = 256,
     *,
-    viscosity: float = 0.02,
-    n_trajectories: int = 8,
-    n_test_trajectories: int = 2,
-    n_snapshots: int = 50,
-    t_end: float = 2.0,
-    n_modes: int = 5,
-    random_state: int = 0,
+    n_snapshots: int = 100,
+    train_grid: Sequence[int] = (4, 4),
+    test_params: Sequence[Sequence[float]] = TEST_PARAMS,
 ) -> Bunch:
-    """Simulate Burgers trajectories and split them by initial condition.
+    """Simulate the parametric Burgers problem and split it by parameter.
 
     Parameters
     ----------
-    n_grid : int, default=1024
-        Grid points on [0, 2 pi); the grid spacing is ``2 pi / n_grid``.
-    viscosity : float, default=0.02
-        nu, in length² per time unit.
-    n_trajectories : int, default=8
-        Trajectories (initial conditions) in all, training and test together.
-    n_test_trajectories : int, default=2
-        Trajectories held out for the test set: the test asks whether the modes
-        generalise to initial conditions that were not seen.
-    n_snapshots : int, default=50
-        Snapshots per trajectory, equally spaced in (0, t_end]; the snapshot interval
-        is ``t_end / n_snapshots``.
-    t_end : float, default=2.0
-    n_modes : int, default=5
-        Fourier modes in the random initial fields.
-    random_state : int, default=0
+    n_grid : int, default=256
+        Finite-volume cells on [0, 100]; ``dx = 100 / n_grid``.
+    n_snapshots : int, default=100
+        Snapshots per parameter, equally spaced in (0, 35]; the interval is
+        ``35 / n_snapshots``.
+    train_grid : (int, int), default=(4, 4)
+        Training parameters: a regular grid of that many values of mu_1 and mu_2 over
+        the parameter box, corners included.
+    test_params : sequence of (mu_1, mu_2), default=((4.3, 0.021), (5.15, 0.0285))
+        Test parameters, inside the box and not on the training grid.
 
     Returns
     -------
     data : Bunch
-        ``X_train`` ``(n_snapshots * (n_trajectories - n_test_trajectories), n_grid)``
-        and ``X_test`` float64 fields; ``y_train`` / ``y_test`` the snapshot times;
-        ``image_shape`` None; ``description`` with the grid, time step and solver.
+        ``X_train`` ``(n_train_params * n_snapshots, n_grid)`` and ``X_test`` float64
+        fields (u at the cell centres); ``params_train`` / ``params_test`` the
+        ``(mu_1, mu_2)`` of each snapshot; ``times_train`` / ``times_test`` and
+        ``y_train`` / ``y_test`` its time; ``grid`` the cell centres; ``field_shape``
+        ``(1, n_grid)``; ``description`` with the equation, grid, parameters and solver.
     """
-    if not 0 < n_test_trajectories < n_trajectories:
-        raise ValueError(
-            f"n_test_trajectories must be in (0, n_trajectories={n_trajectories}), "
-            f"got {n_test_trajectories}."
-        )
-    rng = check_random_state(random_state)
-    x = 2 * np.pi * np.arange(n_grid) / n_grid
-    wavenumbers = np.arange(1, n_modes + 1)
-    amplitudes = rng.standard_normal((n_trajectories, n_modes)) / wavenumbers
-    phases = rng.uniform(0, 2 * np.pi, (n_trajectories, n_modes))
-    waves = np.cos(wavenumbers[None, :, None] * x + phases[..., None])
-    u0 = np.einsum("tm,tmx->tx", amplitudes, waves)
-    u0 /= np.abs(u0).max(axis=1, keepdims=True)  # peak speed 1: the same shock time scale
+    train = _training_grid(train_grid)
+    test = _test_params(test_params, train)
+    if not (isinstance(n_grid, int | np.integer) and n_grid >= 8):
+        raise ValueError(f"n_grid must be an int >= 8, got {n_grid!r}.")
+    if not (isinstance(n_snapshots, int | np.integer) and n_snapshots >= 1):
+        raise ValueError(f"n_snapshots must be an int >= 1, got {n_snapshots!r}.")
+    grid = (np.arange(n_grid) + 0.5) * _LENGTH / n_grid
+    times = _T_END * np.arange(1, n_snapshots + 1) / n_snapshots
+    fields, n_steps = solve_godunov(np.vstack([train, test]), grid, times)
+    n_train = len(train)
 
-    k = rfftfreq(n_grid, d=1.0 / n_grid)
-    dealias = k < (2 / 3) * (n_grid // 2)
+    def flat(block: np.ndarray) -> np.ndarray:  # (params, snapshots, grid) -> rows
+        return block.reshape(-1, n_grid)
 
-    def rhs(_t, flat):
-        u = flat.reshape(n_trajectories, n_grid)
-        u_hat = rfft(u, axis=1)
-        # Conservative form 0.5 (u²)_x, dealiased, keeps energy bounded.
-        nonlinear = 0.5 * 1j * k * rfft(u * u, axis=1) * dealias
-        return irfft(-nonlinear - viscosity * k**2 * u_hat, n=n_grid, axis=1).ravel()
+    def per_snapshot(params: np.ndarray) -> np.ndarray:
+        return np.repeat(params, n_snapshots, axis=0)
 
-    times = t_end * np.arange(1, n_snapshots + 1) / n_snapshots
-    solution = solve_ivp(
-        rhs, (0.0, t_end), u0.ravel(), t_eval=times, method="RK45", rtol=1e-6, atol=1e-8
-    )
-    if not solution.success:  # pragma: no cover - the defaults integrate cleanly
-        raise RuntimeError(f"Burgers integration failed: {solution.message}")
-    fields = solution.y.reshape(n_trajectories, n_grid, n_snapshots).transpose(0, 2, 1)
-    n_train = n_trajectories - n_test_trajectories
     return Bunch(
         name="burgers",
-        X_train=fields[:n_train].reshape(-1, n_grid),
-        X_test=fields[n_train:].reshape(-1, n_grid),
+        X_train=flat(fields[:n_train]),
+        X_test=flat(fields[n_train:]),
+        params_train=per_snapshot(train),
+        params_test=per_snapshot(test),
+        times_train=np.tile(times, n_train),
+        times_test=np.tile(times, len(test)),
         y_train=np.tile(times, n_train),
-        y_test=np.tile(times, n_test_trajectories),
+        y_test=np.tile(times, len(test)),
+        grid=grid,
+        field_shape=(1, n_grid),
         image_shape=None,
         description={
-            "equation": "u_t + u u_x = nu u_xx on [0, 2pi) periodic",
+            "equation": "u_t + (u^2/2)_x = 0.02 exp(mu_2 x), x in [0, 100], u(0,t) = mu_1, "
+                        "u(x,0) = 1, t in [0, 35]",
             "n_grid": n_grid,
-            "dx": 2 * np.pi / n_grid,
-            "viscosity": viscosity,
-            "snapshot_dt": t_end / n_snapshots,
-            "t_end": t_end,
-            "solver": "spectral in x (2/3 dealiasing), solve_ivp RK45 rtol=1e-6 atol=1e-8",
-            # RK45 takes 6 right-hand-side evaluations per accepted step.
-            "solver_steps": int(solution.nfev // 6),
-            "mean_solver_dt": t_end / max(solution.nfev // 6, 1),
+            "dx": _LENGTH / n_grid,
+            "snapshot_dt": _T_END / n_snapshots,
+            "t_end": _T_END,
+            "mu_range": [list(bounds) for bounds in MU_RANGE],
+            "train_grid": list(train_grid),
+            "test_params": [list(mu) for mu in test],
+            "solver": f"Godunov finite volume (exact Riemann flux), forward Euler, CFL {_CFL}",
+            "solver_steps": n_steps,
         },
     )
+
+
+def solve_godunov(
+    params: np.ndarray, grid: np.ndarray, times: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """u at ``times`` for each ``(mu_1, mu_2)`` row of ``params``: an array of shape
+    ``(n_params, n_times, n_grid)``, and the number of time steps taken."""
+    dx = grid[1] - grid[0]
+    inflow = params[:, :1]
+    source = 0.02 * np.exp(params[:, 1:] * grid)
+    u = np.ones((len(params), grid.size))
+    snapshots = np.empty((len(params), times.size, grid.size))
+    t, n_steps = 0.0, 0
+    for index, t_out in enumerate(times):
+        while t < t_out - 1e-12:
+            speed = max(float(np.abs(u).max()), float(np.abs(inflow).max()))
+            dt = min(_CFL * dx / speed, t_out - t)
+            flux = _godunov_flux(np.hstack([inflow, u]))  # faces 0 .. n_grid
+            u = u - dt / dx * (flux[:, 1:] - flux[:, :-1]) + dt * source
+            t += dt
+            n_steps += 1
+        snapshots[:, index] = u
+    return snapshots, n_steps
+
+
+def _godunov_flux(u: np.ndarray) -> np.ndarray:
+    """Exact Riemann flux of ``f(u) = u^2/2`` between each cell and the next; the last
+    cell's right face is a free outflow."""
+    left, right = u, np.hstack([u[:, 1:], u[:, -1:]])
+    return np.maximum(0.5 * np.maximum(left, 0.0) ** 2, 0.5 * np.minimum(right, 0.0) ** 2)
+
+
+def _training_grid(train_grid: Sequence[int]) -> np.ndarray:
+    sizes = tuple(train_grid)
+    if len(sizes) != 2 or not all(isinstance(n, int | np.integer) and n >= 2 for n in sizes):
+        raise ValueError(
+            f"train_grid must be two ints >= 2 (values of mu_1, of mu_2), got {train_grid!r}."
+        )
+    mu1 = np.linspace(*MU_RANGE[0], sizes[0])
+    mu2 = np.linspace(*MU_RANGE[1], sizes[1])
+    return np.array([(a, b) for a in mu1 for b in mu2])
+
+
+def _test_params(test_params, train: np.ndarray) -> np.ndarray:
+    test = np.asarray(test_params, dtype=float)
+    if test.ndim != 2 or test.shape[1] != 2 or len(test) == 0:
+        raise ValueError(
+            f"test_params must be a list of (mu_1, mu_2) pairs, got {test_params!r}."
+        )
+    low, high = np.array(MU_RANGE).T
+    outside = np.any((test < low) | (test > high), axis=1)
+    if outside.any():
+        raise ValueError(
+            f"test_params {test[outside].tolist()} lie outside the parameter box "
+            f"mu_1 in {list(MU_RANGE[0])}, mu_2 in {list(MU_RANGE[1])}."
+        )
+    on_grid = np.any(np.all(np.isclose(test[:, None], train[None]), axis=2), axis=1)
+    if on_grid.any():
+        raise ValueError(
+            f"test_params {test[on_grid].tolist()} are training parameters: the test must "
+            "ask about parameters the training grid did not see."
+        )
+    return test

@@ -15,3 +15,10 @@ def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
     if data_home is None:
         data_home = os.environ.get("DIMRED_DATA") or Path.home() / ".cache" / "dimred"
     return Path(data_home).expanduser()
+
+
+def get_cache_home() -> Path:
+    """Folder for data sets that dimred simulates and caches (``cylinder/``):
+    ``$DIMRED_CACHE``, else ``~/.cache/dimred``. Apart from :func:`get_data_home`, which
+    may be a read-only shared folder."""
+    return Path(os.environ.get("DIMRED_CACHE") or Path.home() / ".cache" / "dimred").expanduser()

@@ -14,6 +14,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils import Bunch
 
 from dimred.datasets._burgers import make_burgers
+from dimred.datasets._burgers_periodic import make_periodic_burgers
 from dimred.datasets._files import load_file
 from dimred.datasets._manifolds import make_embedded_manifold
 from dimred.datasets._mnist import load_fashion_mnist, load_mnist
@@ -46,6 +47,7 @@ LOADERS: dict[str, Callable[..., Bunch]] = {
     "swiss_roll": partial(make_embedded_manifold, "swiss_roll"),
     "s_curve": partial(make_embedded_manifold, "s_curve"),
     "burgers": make_burgers,
+    "burgers_periodic": make_periodic_burgers,
 }
 
 #: Options every dataset takes, whatever its loader.
@@ -79,7 +81,7 @@ def load_dataset(
     ----------
     source : str
         One of :data:`LOADERS` (``mnist``, ``fashion_mnist``, ``digits``, ``swiss_roll``,
-        ``s_curve``, ``burgers``) or ``file:PATH`` (see :func:`load_file`).
+        ``s_curve``, ``burgers``, ``burgers_periodic``, ``cylinder``) or ``file:PATH`` (see :func:`load_file`).
     data_home : str or path-like, default=None
         Folder holding ``mnist/``, ``fashion_mnist/``, ...; see :func:`get_data_home`.
     n_train, n_test : int, default=None
@@ -95,7 +97,7 @@ def load_dataset(
         (``VAE(dynamic_binarization=True)``), the protocol of Burda et al. (2015).
     **options
         Passed to the loader (e.g. ``n_samples`` / ``n_features`` for the manifolds,
-        ``n_grid`` / ``viscosity`` for ``burgers``, ``test`` / ``key`` for files).
+        ``n_grid`` / ``train_grid`` for ``burgers``, ``test`` / ``key`` for files).
 
     Returns
     -------
