@@ -12,10 +12,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pandas as pd
 import pytest
-
-from dimred import POD
 import scipy.io
 
+from dimred import POD
 from dimred.datasets import (
     get_data_home,
     load_dataset,
@@ -195,6 +194,44 @@ def test_parametric_burgers_splits_by_parameter_and_can_be_learned():
         errors.append(np.linalg.norm(residual) / np.linalg.norm(data.X_test))
     assert np.all(np.diff(errors) < 0), errors
     assert errors[3] < 0.5
+
+
+def test_cylinder_sheds_at_the_published_strouhal_number(tmp_path, monkeypatch):
+    """Re = 100, D = 16 cells, 40 convective times of transient then 96 snapshots (about
+    4 shedding periods): St within 10% of Williamson's 0.165, and the first two POD
+    modes are the travelling-wave pair of nearly equal energy."""
+    monkeypatch.setenv("DIMRED_CACHE", str(tmp_path))
+    options = {"transient": 40.0, "n_snapshots": 96}
+    data = load_dataset("cylinder", **options)
+    assert data.description["strouhal"] == pytest.approx(0.165, rel=0.1)
+    assert data.description["reynolds"] == 100 and data.description["blockage"] == 0.1
+    channels, ny, nx = data.field_shape
+    assert channels == 2 and data.X_train.shape[1] == 2 * ny * nx
+    assert data.X_train.shape[0] + data.X_test.shape[0] == 96
+    assert data.times_test.min() > data.times_train.max()  # split in time
+    energies = POD(4).fit(data.X_train).explained_variance_
+    assert energies[1] == pytest.approx(energies[0], rel=0.1)
+    assert energies[2] < 0.1 * energies[1]
+    # The second load reads the cache: the same snapshots, without simulating.
+    assert len(list(tmp_path.glob("cylinder/*.npz"))) == 1
+    again = load_dataset("cylinder", **options)
+    np.testing.assert_array_equal(again.X_test, data.X_test)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"diameter": 4}, "diameter must be >= 6"),
+        ({"velocity": 0.3}, "too fast for the lattice"),
+        ({"reynolds": 1000.0}, "unstable"),
+        ({"height": 2}, "height >= 4"),
+        ({"test_fraction": 1.5}, "test_fraction must be in"),
+        ({"n_snapshots": 0}, "n_snapshots must be a positive int"),
+    ],
+)
+def test_cylinder_refuses_bad_parameters(options, message):
+    with pytest.raises(ValueError, match=message):
+        load_dataset("cylinder", **options)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from sklearn.datasets import load_digits
 
 from dimred.datasets._burgers import make_burgers
 from dimred.datasets._burgers_periodic import make_periodic_burgers
+from dimred.datasets._cylinder import make_cylinder
 from dimred.datasets._files import load_file
 from dimred.datasets._home import get_data_home
 from dimred.datasets._idx import read_idx
@@ -24,7 +25,8 @@ __all__ = [
     "load_file",
     "load_mnist",
     "make_burgers",
-    "make_periodic_burgers",
+    "make_cylinder",
     "make_embedded_manifold",
+    "make_periodic_burgers",
     "read_idx",
 ]

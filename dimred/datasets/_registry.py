@@ -15,6 +15,7 @@ from sklearn.utils import Bunch
 
 from dimred.datasets._burgers import make_burgers
 from dimred.datasets._burgers_periodic import make_periodic_burgers
+from dimred.datasets._cylinder import make_cylinder
 from dimred.datasets._files import load_file
 from dimred.datasets._manifolds import make_embedded_manifold
 from dimred.datasets._mnist import load_fashion_mnist, load_mnist
@@ -48,6 +49,7 @@ LOADERS: dict[str, Callable[..., Bunch]] = {
     "s_curve": partial(make_embedded_manifold, "s_curve"),
     "burgers": make_burgers,
     "burgers_periodic": make_periodic_burgers,
+    "cylinder": make_cylinder,
 }
 
 #: Options every dataset takes, whatever its loader.
@@ -81,7 +83,8 @@ def load_dataset(
     ----------
     source : str
         One of :data:`LOADERS` (``mnist``, ``fashion_mnist``, ``digits``, ``swiss_roll``,
-        ``s_curve``, ``burgers``, ``burgers_periodic``, ``cylinder``) or ``file:PATH`` (see :func:`load_file`).
+        ``s_curve``, ``burgers``, ``burgers_periodic``, ``cylinder``) or ``file:PATH``
+        (see :func:`load_file`).
     data_home : str or path-like, default=None
         Folder holding ``mnist/``, ``fashion_mnist/``, ...; see :func:`get_data_home`.
     n_train, n_test : int, default=None
