@@ -218,12 +218,24 @@ def test_cylinder_sheds_at_the_published_strouhal_number(tmp_path, monkeypatch):
     np.testing.assert_array_equal(again.X_test, data.X_test)
 
 
+def test_cylinder_simulation_that_blows_up_says_so():
+    """Past the parameter checks (called directly), an under-resolved lattice diverges
+    and the solver stops with the reason rather than returning NaN snapshots."""
+    from dimred.datasets._cylinder import simulate
+
+    with pytest.raises(ValueError, match="simulation diverged"):
+        simulate(diameter=8, reynolds=100.0, velocity=0.1, height=10, upstream=5,
+                 downstream=15, transient=30.0, n_snapshots=4, snapshots_per_period=24,
+                 stride=2)
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"diameter": 4}, "diameter must be >= 6"),
         ({"velocity": 0.3}, "too fast for the lattice"),
-        ({"reynolds": 1000.0}, "unstable"),
+        ({"reynolds": 1000.0}, "under-resolves the wake"),
+        ({"diameter": 12}, "under-resolves the wake"),
         ({"height": 2}, "height >= 4"),
         ({"test_fraction": 1.5}, "test_fraction must be in"),
         ({"n_snapshots": 0}, "n_snapshots must be a positive int"),

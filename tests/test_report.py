@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import matplotlib.image
+import numpy as np
 import pytest
 
 from dimred.benchmark import load_suite, run_suite
@@ -52,7 +53,7 @@ def test_report_has_leaderboards_figures_and_failures(store, tmp_path):
     # Leaderboard: AE has no likelihood, so its ELBO cells are blank, not an error.
     ae_row = next(line for line in markdown.splitlines() if line.startswith("| AE | 2 |"))
     cells = [cell.strip() for cell in ae_row.strip("|").split("|")]
-    assert float(cells[2]) > 0 and cells[3] == "" and cells[4] == ""
+    assert float(cells[2]) > 0 and float(cells[3]) > 0 and cells[4] == "" and cells[5] == ""
     vae_row = next(line for line in markdown.splitlines() if line.startswith("| VAE | 2 |"))
     assert all(cell.strip() for cell in vae_row.strip("|").split("|"))
     assert "digits_standardized/VAE-bernoulli/k=2/seed=0 | FAILED | ValueError" in markdown
@@ -85,3 +86,60 @@ def test_report_on_an_unknown_experiment_names_it(store, tmp_path, capsys):
     assert main(["report", "--tracking-uri", store, "--experiment", "nope", "--out",
                  str(tmp_path)]) == 2
     assert "no experiment 'nope'" in capsys.readouterr().err
+
+
+FIELDS = """
+[suite]
+name = "fields"
+latent_sizes = [1, 3]
+seeds = [0]
+n_importance_samples = 10
+
+[datasets.burgers]
+n_grid = 64
+train_grid = [2, 2]
+n_snapshots = 20
+
+[methods.POD]
+
+[methods.PCA]
+
+[methods.AE]
+hidden_layer_sizes = [16]
+max_epochs = 2
+"""
+
+
+def test_report_draws_the_pod_view_of_snapshot_data(tmp_path):
+    """Burgers snapshots: every method's reconstructions on the grid, and the spectrum,
+    modes and coefficients of the methods that have linear modes, from their logged
+    arrays; the latent-size table from the relative errors."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    summary = run_suite(load_suite(write_suite(tmp_path, FIELDS)), tracking_uri=uri,
+                        progress=False)
+    assert len(summary.finished) == 6
+    out = tmp_path / "report"
+    assert main(["report", "--tracking-uri", uri, "--out", str(out)]) == 0
+    markdown = (out / "README.md").read_text()
+    names = {path.name for path in _linked_images(markdown, out)}
+    assert {"burgers_snapshots.png", "burgers_spectrum.png", "burgers_modes.png",
+            "burgers_coefficients.png"} <= names
+    for name in names:
+        assert matplotlib.image.imread(out / name).std() > 0.01, f"{name} is blank"
+    assert re.search(r"90\.0% of the energy in \d+ modes", markdown)
+
+    from dimred.report._runs import load_examples, load_runs
+
+    runs = load_runs(uri, ["fields"]).set_index(["method", "n_components"])
+    table = markdown.split("Smallest latent size")[1].split("\n\n")[1]
+    pod_row = next(line for line in table.splitlines() if line.startswith("| POD |"))
+    error_at_3 = runs.loc[("POD", 3), "test_relative_error"]
+    assert pod_row.endswith(f"| {error_at_3:.3g} (k = 3) |")
+    assert 0 < error_at_3 < runs.loc[("POD", 1), "test_relative_error"] < 1
+    pod = load_examples(runs.loc[("POD", 3), "artifact_uri"], uri)
+    ae = load_examples(runs.loc[("AE", 3), "artifact_uri"], uri)
+    assert "field_shape" in ae and "modes" not in ae  # no linear modes, no POD view
+    # The method's energies lie on the training set's full spectrum.
+    np.testing.assert_allclose(pod["explained_variance"], pod["spectrum"][:3], rtol=1e-6)
+    assert pod["modes"].shape == (3, 64) and pod["coefficients_test"].shape[1] == 3
+    assert pod["params_test"].shape == (pod["coefficients_test"].shape[0], 2)

@@ -22,7 +22,8 @@ from tests._suites import TINY, cell_runs, write_suite
 from tests.conftest import free_port
 
 METRICS = {
-    "train_mse", "test_mse", "test_sse_per_sample", "test_explained_variance", "fit_seconds",
+    "train_mse", "test_mse", "test_sse_per_sample", "test_relative_error",
+    "test_explained_variance", "fit_seconds",
     "fit_samples_per_s", "transform_samples_per_s", "inverse_transform_samples_per_s",
     "peak_memory_mb", "n_parameters",
 }

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import explained_variance_score, mean_squared_error
 from sklearn.utils import Bunch
 
-from dimred.benchmark import _figures, _memory
+from dimred.benchmark import _figures, _memory, _modal
 
 #: Rows transformed once, untimed, before timing: first-call costs (allocations, lazy
 #: initialisation, a cast copy of the network) are not throughput.
@@ -46,6 +46,8 @@ def fit_and_evaluate(estimator: Any, data: Bunch, *, n_importance_samples: int) 
 
     Metrics: ``train_mse`` / ``test_mse`` (mean squared error per entry),
     ``test_sse_per_sample`` (squared error summed over features, averaged over samples),
+    ``test_relative_error`` (``||X - X_hat||_F / ||X||_F``, the measure of model
+    reduction; above 1 is worse than predicting zero),
     ``test_explained_variance``, ``test_elbo`` (nats per sample; exact pPCA likelihood
     for linear methods), ``test_log_likelihood`` (importance-weighted, k =
     ``n_importance_samples``), ``fit_seconds``, ``fit_samples_per_s`` (training rows per
@@ -62,11 +64,12 @@ def fit_and_evaluate(estimator: Any, data: Bunch, *, n_importance_samples: int) 
 
     codes = estimator.transform(X_test)
     reconstruction = estimator.inverse_transform(codes)
+    codes_train = estimator.transform(X_train)
     metrics = {
-        "train_mse": mean_squared_error(X_train, estimator.inverse_transform(
-            estimator.transform(X_train))),
+        "train_mse": mean_squared_error(X_train, estimator.inverse_transform(codes_train)),
         "test_mse": mean_squared_error(X_test, reconstruction),
         "test_sse_per_sample": float(((X_test - reconstruction) ** 2).sum(axis=1).mean()),
+        "test_relative_error": relative_error(X_test, reconstruction),
         "test_explained_variance": explained_variance_score(
             X_test, reconstruction, multioutput="variance_weighted"),
         "fit_seconds": fit_seconds,
@@ -90,10 +93,16 @@ def fit_and_evaluate(estimator: Any, data: Bunch, *, n_importance_samples: int) 
             result.curves[curve] = [float(v) for v in getattr(estimator, attribute)]
     if hasattr(estimator, "device_"):
         result.tags["dimred.device"] = str(estimator.device_)
-    result.examples = _examples(estimator, data, codes, reconstruction)
+    result.examples = _examples(estimator, data, codes_train, codes, reconstruction)
     result.figures = _cell_figures(estimator, data, codes, result.examples, result.curves)
     result.metrics["evaluation_seconds"] = time.perf_counter() - start
     return result
+
+
+def relative_error(X: np.ndarray, reconstruction: np.ndarray) -> float:
+    """``||X - reconstruction||_F / ||X||_F``, accumulated in float64."""
+    residual = np.asarray(X, dtype=np.float64) - reconstruction
+    return float(np.sqrt(np.sum(residual**2) / np.sum(np.square(X, dtype=np.float64))))
 
 
 def samples_per_second(function, X: np.ndarray) -> float:
@@ -103,15 +112,19 @@ def samples_per_second(function, X: np.ndarray) -> float:
     return calls * X.shape[0] / seconds
 
 
-def _examples(estimator, data, codes, reconstruction) -> dict[str, np.ndarray]:
+def _examples(estimator, data, codes_train, codes, reconstruction) -> dict[str, np.ndarray]:
+    rows = _modal.example_rows(len(codes), EXAMPLE_ROWS,
+                               spread=data.get("field_shape") is not None)
     examples = {
-        "originals": data.X_test[:EXAMPLE_ROWS],
-        "reconstructions": reconstruction[:EXAMPLE_ROWS],
+        "originals": data.X_test[rows],
+        "reconstructions": reconstruction[rows],
     }
+    examples.update(_modal.field_examples(data, rows))
     if codes.shape[1] == 2 and data.get("y_test") is not None:
         examples["latent_codes"], examples["latent_labels"] = codes, np.asarray(data.y_test)
     if hasattr(estimator, "sample"):
         examples["samples"] = estimator.sample(EXAMPLE_ROWS, random_state=0)
+    examples.update(_modal.modal_examples(estimator, data, codes_train, codes))
     return examples
 
 
@@ -127,6 +140,11 @@ def _cell_figures(estimator, data, codes, examples, curves) -> dict[str, Figure]
             figures["samples.png"] = _figures.image_rows(
                 {"samples": samples[:8], "": samples[8:]}, data.image_shape,
                 title=f"samples, {title}", n_columns=8)
+    if data.get("field_shape") is not None:
+        figures["reconstructions.png"] = _modal.snapshot_figure(
+            examples, {"original": examples["originals"],
+                       "reconstructed": examples["reconstructions"]}, title=title)
+    figures.update(_modal.modal_figures(examples, title=title))
     if "latent_codes" in examples:
         figures["latent.png"] = _figures.latent_scatters(
             {type(estimator).__name__: (examples["latent_codes"], examples["latent_labels"])},

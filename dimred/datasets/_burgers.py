@@ -59,7 +59,8 @@ def make_burgers(
         fields (u at the cell centres); ``params_train`` / ``params_test`` the
         ``(mu_1, mu_2)`` of each snapshot; ``times_train`` / ``times_test`` and
         ``y_train`` / ``y_test`` its time; ``grid`` the cell centres; ``field_shape``
-        ``(1, n_grid)``; ``description`` with the equation, grid, parameters and solver.
+        ``(1, n_grid)`` and ``field_channels`` ``("u",)``; ``description`` with the
+        equation, grid, parameters and solver.
     """
     train = _training_grid(train_grid)
     test = _test_params(test_params, train)
@@ -90,6 +91,7 @@ def make_burgers(
         y_test=np.tile(times, len(test)),
         grid=grid,
         field_shape=(1, n_grid),
+        field_channels=("u",),
         image_shape=None,
         description={
             "equation": "u_t + (u^2/2)_x = 0.02 exp(mu_2 x), x in [0, 100], u(0,t) = mu_1, "

@@ -126,8 +126,8 @@ def load_dataset(
     else:
         data = LOADERS[source](**options)
     data.setdefault("description", {})
-    data.X_train, data.y_train = _first(data.X_train, data.y_train, n_train, "n_train")
-    data.X_test, data.y_test = _first(data.X_test, data.y_test, n_test, "n_test")
+    _keep_first(data, "train", n_train)
+    _keep_first(data, "test", n_test)
     if scale01 or standardize:
         scaler = (MinMaxScaler() if scale01 else StandardScaler()).fit(data.X_train)
         data.X_train, data.X_test = scaler.transform(data.X_train), scaler.transform(data.X_test)
@@ -146,12 +146,17 @@ def load_dataset(
     return data
 
 
-def _first(X, y, n, name):
+def _keep_first(data: Bunch, split: str, n: int | None) -> None:
+    """Keep the first ``n`` rows of ``X_<split>`` and of every per-row array beside it
+    (labels, snapshot times and parameters)."""
     if n is None:
-        return X, y
-    if n < 1 or n > X.shape[0]:
-        raise ValueError(f"{name}={n} is outside [1, {X.shape[0]}], the rows available.")
-    return X[:n], None if y is None else y[:n]
+        return
+    n_rows = data[f"X_{split}"].shape[0]
+    if n < 1 or n > n_rows:
+        raise ValueError(f"n_{split}={n} is outside [1, {n_rows}], the rows available.")
+    for key, value in data.items():
+        if key.endswith(f"_{split}") and value is not None and np.shape(value)[:1] == (n_rows,):
+            data[key] = value[:n]
 
 
 def _bernoulli(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -12,7 +12,8 @@ import pandas as pd
 
 from dimred.benchmark._figures import image_rows, latent_scatters
 from dimred.report import _plots
-from dimred.report._runs import load_runs
+from dimred.report._fields import field_section
+from dimred.report._runs import gallery_k, load_examples, load_runs
 
 #: Published figures, and how to find this project's run that measures the same thing.
 ANCHORS = (
@@ -39,6 +40,7 @@ ANCHORS = (
 #: Leaderboard columns: (metric, header, format).
 LEADERBOARD = (
     ("test_mse", "test MSE", "{:.4g}"),
+    ("test_relative_error", "test rel. error", "{:.3g}"),
     ("test_elbo", "test ELBO / pPCA, nats", "{:.2f}"),
     ("test_log_likelihood", "test IWAE log-lik., nats", "{:.2f}"),
     ("fit_seconds", "fit, s", "{:.3g}"),
@@ -86,9 +88,12 @@ def write_report(tracking_uri: str, experiments: list[str] | None, out: str | Pa
             lines += ["No finished cell.", ""]
             continue
         lines += _leaderboard(rows)
+        lines += _latent_size_needed(rows)
         lines += _figure(_plots.measures_figure(rows, dataset, colours), out,
                          f"{dataset}_measures.png", f"{dataset}: measures against latent size")
         lines += _image_figures(rows, dataset, tracking_uri, out)
+        lines += field_section(rows, dataset, tracking_uri,
+                               lambda figure, name, alt: _figure(figure, out, name, alt))
     if not finished.empty:
         lines += ["## Speed against accuracy", ""]
         lines += _figure(_plots.pareto_figure(finished, colours), out, "pareto.png",
@@ -157,6 +162,32 @@ def _leaderboard(rows: pd.DataFrame) -> list[str]:
     return [*lines, ""]
 
 
+#: Relative test errors whose smallest sufficient latent size the report states.
+ERROR_TARGETS = (0.1, 0.01)
+
+
+def _latent_size_needed(rows: pd.DataFrame) -> list[str]:
+    """The smallest swept k at which each method's mean relative test error is within
+    each of :data:`ERROR_TARGETS`; "> k_max" when none is."""
+    errors = rows.groupby(["method", "n_components"]).test_relative_error.mean().dropna()
+    if errors.empty:
+        return []
+    header = [f"k for ≤ {target:.0%}" for target in ERROR_TARGETS]
+    lines = ["Smallest latent size k, among those run, that reaches a relative test error "
+             "‖X − X̂‖ / ‖X‖ (mean over seeds):", "",
+             "| method | " + " | ".join(header) + " | error at the largest k |",
+             "|---|" + "---|" * (len(header) + 1)]
+    for method, by_k in errors.groupby(level="method"):
+        by_k = by_k.droplevel("method").sort_index()
+        cells = []
+        for target in ERROR_TARGETS:
+            reached = by_k[by_k <= target]
+            cells.append(str(reached.index.min()) if len(reached) else f"> {by_k.index.max()}")
+        lines.append(f"| {method} | " + " | ".join(cells)
+                     + f" | {by_k.iloc[-1]:.3g} (k = {by_k.index.max()}) |")
+    return [*lines, ""]
+
+
 def _mean_std(values: pd.Series, fmt: str) -> str:
     values = values.dropna()
     if values.empty:
@@ -176,16 +207,12 @@ def _image_figures(rows: pd.DataFrame, dataset: str, tracking_uri: str, out: Pat
     logged = {a.path for a in client.list_artifacts(first.run_id, "figures")}
     if side * side != n_features or "figures/reconstructions.png" not in logged:
         return []
-    fetched: dict[str, dict[str, np.ndarray]] = {}
 
     def examples_of(row) -> dict[str, np.ndarray]:
-        # A run may feed the gallery, the samples and the latent figure: fetch it once.
-        if row.run_id not in fetched:
-            fetched[row.run_id] = _examples(row, tracking_uri)
-        return fetched[row.run_id]
+        return load_examples(row.artifact_uri, tracking_uri)
 
     lines = []
-    k = _gallery_k(rows)
+    k = gallery_k(rows)
     chosen = rows[rows.n_components == k].sort_values(["method", "seed"]).drop_duplicates("method")
     examples = {r.method: examples_of(r) for r in chosen.itertuples()}
     if examples:
@@ -215,19 +242,6 @@ def _image_figures(rows: pd.DataFrame, dataset: str, tracking_uri: str, out: Pat
         lines += _figure(figure, out, f"{dataset}_latent.png",
                          f"{dataset} latent spaces at k = 2")
     return lines
-
-
-def _gallery_k(rows: pd.DataFrame) -> int:
-    """The latent size shown in the gallery: the one most methods share, the larger on ties."""
-    counts = rows.groupby("n_components").method.nunique()
-    return int(counts[counts == counts.max()].index.max())
-
-
-def _examples(row, tracking_uri: str) -> dict[str, np.ndarray]:
-    path = mlflow.artifacts.download_artifacts(
-        artifact_uri=f"{row.artifact_uri}/examples.npz", tracking_uri=tracking_uri)
-    with np.load(path) as archive:
-        return dict(archive)
 
 
 def _figure(figure, out: Path, name: str, alt: str) -> list[str]:

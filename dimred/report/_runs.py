@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import mlflow
+import numpy as np
 import pandas as pd
 
 #: Metrics a report reads; a run lacking one (the AE has no ELBO) gets NaN, a gap.
 METRICS = (
-    "test_mse", "test_sse_per_sample", "test_explained_variance", "test_elbo",
-    "test_log_likelihood", "fit_seconds", "transform_samples_per_s",
+    "test_mse", "test_sse_per_sample", "test_relative_error", "test_explained_variance",
+    "test_elbo", "test_log_likelihood", "fit_seconds", "transform_samples_per_s",
     "inverse_transform_samples_per_s", "peak_memory_mb", "n_parameters", "cell_seconds",
     "evaluation_seconds",
 )
@@ -70,3 +73,22 @@ def _search(tracking_uri: str, experiment_id: str) -> pd.DataFrame:
         )
     finally:
         mlflow.set_tracking_uri(previous)
+
+
+@lru_cache(maxsize=64)
+def load_examples(artifact_uri: str, tracking_uri: str) -> dict[str, np.ndarray]:
+    """The arrays a cell logged in ``examples.npz`` (cached: one run may feed several
+    figures). Empty when the run logged none."""
+    try:
+        path = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"{artifact_uri}/examples.npz", tracking_uri=tracking_uri)
+    except OSError:
+        return {}
+    with np.load(path, allow_pickle=False) as archive:
+        return dict(archive)
+
+
+def gallery_k(rows: pd.DataFrame) -> int:
+    """The latent size a gallery shows: the one most methods share, the larger on ties."""
+    counts = rows.groupby("n_components").method.nunique()
+    return int(counts[counts == counts.max()].index.max())
