@@ -1,9 +1,9 @@
 """Cells as tasks on a Dask cluster: a LocalCluster, or any scheduler by address.
 
-Each task is one cell. Before it starts, the task reads the cell's state from the store
-afresh: a task that Dask re-runs after its worker died finds the dead run (closing it
-as KILLED) and runs the cell once more, and a cell that another process finished or is
-running is left alone. So resume semantics and ``dimred.config_hash`` behave exactly as
+Each task is one cell, claimed on the store before it starts (``run_cell``): a task
+that Dask re-runs after its worker died finds the dead run (closing it as KILLED) and
+runs the cell once more, and a cell that another process finished or is running is
+left alone. So resume semantics and ``dimred.config_hash`` behave exactly as
 in-process. Each task limits torch and the BLAS pools to its worker's share of the
 host's cores, so that N workers on one host do not oversubscribe it.
 """
@@ -86,11 +86,6 @@ def _cell_task(cell: Cell, tracking_uri: str, experiment: str, parent_id: str,
     torch.set_num_threads(threads)
     with threadpool_limits(limits=threads):
         tracker = SuiteTracker(tracking_uri, experiment)
-        state = tracker.cell_state(cell.config_hash)
-        if state == "finished":
-            return "skipped", ""
-        if state == "running":
-            return "running_elsewhere", ""
         datasets = _DATASETS.setdefault(str(data_home), DatasetCache(data_home))
         return run_cell(cell, datasets(cell.dataset_options), tracker, parent_id,
                         progress=False,

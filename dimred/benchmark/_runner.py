@@ -29,7 +29,7 @@ from dimred.benchmark._environment import environment_tags, process_tags
 from dimred.benchmark._evaluation import CellResult, fit_and_evaluate
 from dimred.benchmark._model import log_estimator
 from dimred.benchmark._suite import Cell, Suite
-from dimred.benchmark._tracking import HASH_TAG, SuiteTracker
+from dimred.benchmark._tracking import SuiteTracker
 from dimred.datasets import load_dataset
 from dimred.datasets._registry import PREPROCESSING_OPTIONS
 
@@ -200,7 +200,9 @@ def _run_in_process(cells, datasets, tracker, parent_id, name, progress) -> dict
 
 def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, progress: bool,
              tags: dict[str, str] | None = None) -> tuple[str, str]:
-    """Run one cell into a new nested run: ``("finished", "")`` or ``("failed", error)``.
+    """Claim one cell and run it into a new nested run: ``("finished", "")``,
+    ``("failed", error)``, or ``("skipped" | "running_elsewhere", "")`` when another
+    process finished or holds the cell (see :meth:`SuiteTracker.claim_cell`).
 
     A failure inside fit or evaluation closes the run FAILED with its traceback; an
     interrupt closes it KILLED and propagates; a tracking failure propagates as
@@ -210,12 +212,13 @@ def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, pro
     estimator = cell.build_estimator()
     if "verbose" in estimator.get_params():
         estimator.set_params(verbose=progress)  # the inner training bar
-    run_id = tracker.start_cell(
-        parent_id,
-        cell.run_name,
-        tags={HASH_TAG: cell.config_hash, "dimred.suite_cell": cell.run_name,
-              **environment_tags(), **process_tags(), **(tags or {})},
+    run_id, claim = tracker.claim_cell(
+        parent_id, cell.run_name, cell.config_hash,
+        tags={"dimred.suite_cell": cell.run_name, **environment_tags(), **process_tags(),
+              **(tags or {})},
     )
+    if run_id is None:
+        return _LOST_CLAIM[claim], ""
     with tracker.errors():
         mlflow.log_params(_params(cell, data, estimator))
     try:
@@ -231,12 +234,20 @@ def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, pro
     except BaseException:
         tracker.end_cell("KILLED")  # Ctrl-C: the run is closed, not left RUNNING
         raise
+    claim = tracker.holds_claim(run_id, cell.config_hash)
+    if claim != "won":  # a rival's claim, in flight when ours was checked, was earlier
+        tracker.withdraw(run_id)
+        return _LOST_CLAIM[claim], ""
     _log_result(cell, data, estimator, result, tracker, run_id)
     with tracker.errors():
         # Wall time of the whole cell: minus fit and evaluation, the runner's overhead.
         mlflow.log_metric("cell_seconds", time.perf_counter() - start)
     tracker.end_cell("FINISHED")
     return "finished", ""
+
+
+#: Outcome of a cell whose claim lost, by what the store held.
+_LOST_CLAIM = {"finished": "skipped", "running": "running_elsewhere"}
 
 
 def _params(cell: Cell, data: Bunch, estimator) -> dict:

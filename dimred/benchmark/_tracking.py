@@ -8,6 +8,7 @@ cell and never swallowed.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import time
@@ -70,17 +71,24 @@ class SuiteTracker:
         for name, value in RETRY_DEFAULTS.items():
             os.environ.setdefault(name, value)
         self.uri, self.experiment = tracking_uri, experiment
-        with tracking_errors(tracking_uri):
+        with tracking_errors(tracking_uri), _store_lock(tracking_uri):
             mlflow.set_tracking_uri(tracking_uri)
             self.client = MlflowClient(tracking_uri)
-            found = self.client.get_experiment_by_name(experiment)
-            self.experiment_id = (
-                found.experiment_id
-                if found
-                else self.client.create_experiment(
-                    experiment, artifact_location=_artifact_location(tracking_uri, experiment)
-                )
-            )
+            self.experiment_id = self._experiment_id(experiment)
+
+    def _experiment_id(self, name: str) -> str:
+        found = self.client.get_experiment_by_name(name)
+        if found:
+            return found.experiment_id
+        try:
+            return self.client.create_experiment(
+                name, artifact_location=_artifact_location(self.uri, name))
+        except MlflowException as error:
+            # Another invocation created it between our lookup and our create.
+            found = self.client.get_experiment_by_name(name)
+            if found is None:
+                raise error from None
+            return found.experiment_id
 
     def errors(self):
         return tracking_errors(self.uri)
@@ -123,19 +131,58 @@ class SuiteTracker:
                     record.running_elsewhere += 1
         return records, killed
 
-    def cell_state(self, config_hash: str) -> str:
-        """``"finished"``, ``"running"`` (by a live process) or ``"free"`` for one cell,
-        read fresh from the store; runs of dead processes are closed as KILLED first.
-        A task re-run after its worker died checks this before starting."""
+    def claim_cell(self, parent_id: str, run_name: str, config_hash: str,
+                   tags: dict[str, str]) -> tuple[str | None, str]:
+        """Start the cell's run as a claim on its config hash; keep it only if it wins.
+
+        MLflow has no compare-and-set, so a claim is a RUNNING run, and after creating
+        it the store is read again: the claim wins when no run with the same hash is
+        FINISHED and no live claim started earlier (by start time, then run id). Any
+        number of processes, on any hosts sharing the store, can claim one cell
+        together and at most one goes on. A claim made while a rival's creation was
+        still in flight can win wrongly; :meth:`holds_claim`, asked again before the
+        results are logged, settles that case, so one run finishes.
+
+        Returns
+        -------
+        run_id, state : (str, "won") or (None, "finished" | "running")
+            The active run when the claim wins; otherwise why it lost (the run created
+            for it is deleted).
+        """
+        run_id = self.start_cell(parent_id, run_name, tags={HASH_TAG: config_hash, **tags})
+        state = self.holds_claim(run_id, config_hash)
+        if state != "won":
+            self.withdraw(run_id)
+            return None, state
+        return run_id, state
+
+    def holds_claim(self, run_id: str, config_hash: str) -> str:
+        """``"won"`` when ``run_id`` is the earliest live claim on ``config_hash`` and
+        no run of it has finished; else ``"finished"`` or ``"running"``. Claims of dead
+        processes are closed as KILLED on the way."""
         with self.errors():
             runs = self._search(f"tags.`{HASH_TAG}` = '{config_hash}'")
-            states = set()
+            mine, rivals = None, []
             for run in runs:
-                if _orphaned(run):
+                if run.info.run_id == run_id:
+                    mine = run
+                elif run.info.status == "FINISHED":
+                    return "finished"
+                elif _orphaned(run):
                     self.client.set_terminated(run.info.run_id, "KILLED")
-                    continue
-                states.add(run.info.status)
-        return "finished" if "FINISHED" in states else "running" if "RUNNING" in states else "free"
+                elif run.info.status == "RUNNING":
+                    rivals.append(run)
+        if mine is None:
+            raise TrackingError(f"tracking store {self.uri} lost the run {run_id} it "
+                                "just created.")
+        earliest = min([mine, *rivals], key=lambda r: (r.info.start_time, r.info.run_id))
+        return "won" if earliest is mine else "running"
+
+    def withdraw(self, run_id: str) -> None:
+        """End and delete the active cell run of a lost claim: it holds no result."""
+        with self.errors():
+            mlflow.end_run("KILLED")
+            self.client.delete_run(run_id)
 
     def start_parent(self, run_name: str, tags: dict[str, str], params: dict) -> str:
         # Created through the client, not the fluent API, so that cell runs in other
@@ -178,6 +225,25 @@ class SuiteTracker:
     def end_cell(self, status: str) -> None:
         with self.errors():
             mlflow.end_run(status)
+
+
+@contextlib.contextmanager
+def _store_lock(tracking_uri: str) -> Iterator[None]:
+    """Hold an exclusive lock beside a SQLite store while it is opened: the first
+    opening creates and migrates its schema, which MLflow does not make safe against
+    another process doing the same (it fails, or leaves a half-migrated store). A
+    tracking server migrates once, at its own start, so needs none."""
+    if not tracking_uri.startswith("sqlite:///"):
+        yield
+        return
+    database = Path(tracking_uri.removeprefix("sqlite:///"))
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.with_name(database.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _orphaned(run) -> bool:
