@@ -5,9 +5,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+# Only the standard library and dimred's own light modules at import time, so that
+# `dimred --help` answers at once: torch and mlflow are imported by the commands.
+from dimred import __version__
 
 #: Where runs go unless --tracking-uri or $MLFLOW_TRACKING_URI says otherwise: MLflow's
 #: own default, a SQLite file in the working folder.
@@ -27,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Compare POD, PCA, AE and VAE: run benchmark suites into MLflow and "
         "browse the results.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", required=True)
 
     bench = commands.add_parser(
@@ -64,11 +72,14 @@ def _parser() -> argparse.ArgumentParser:
     ui = commands.add_parser(
         "ui",
         help="open the MLflow UI on the results",
-        description="Start the MLflow UI on 127.0.0.1 over the tracking store, then open "
-        "http://127.0.0.1:PORT in a browser. Stop it with Ctrl-C.",
+        description="Start the MLflow UI on 127.0.0.1 over the tracking store and print "
+        "the URL of the comparison: an experiment's cell runs, with their method, "
+        "dataset, k, seed and main metrics as columns. Stop it with Ctrl-C (or SIGTERM).",
     )
     _tracking_argument(ui)
     ui.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
+    ui.add_argument("--experiment", metavar="NAME",
+                    help="experiment to open on (default: the one run most recently)")
     ui.set_defaults(command=_ui)
 
     report = commands.add_parser(
@@ -85,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="experiment to report, i.e. a suite's name (repeatable; "
                         "default: every experiment in the store)")
     report.add_argument("--out", metavar="DIR",
-                        help="output folder (default: reports/<experiment>, or reports/all)")
+                        help="output folder (default: dimred-report/<experiment>, or "
+                        "dimred-report/all, in the working folder)")
     report.set_defaults(command=_report)
     return parser
 
@@ -135,10 +147,14 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    if (missing := _missing_store(args.tracking_uri)) is not None:
+        print(f"dimred report: {missing}", file=sys.stderr)
+        return 2
     from dimred.report import write_report
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
-    out = args.out or f"reports/{'+'.join(args.experiment) if args.experiment else 'all'}"
+    name = "+".join(args.experiment) if args.experiment else "all"
+    out = args.out or Path("dimred-report") / name
     try:
         path = write_report(args.tracking_uri, args.experiment, out)
     except ValueError as error:
@@ -148,14 +164,63 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _missing_store(tracking_uri: str) -> str | None:
+    """Why a command that only reads cannot use ``tracking_uri``: a SQLite file that
+    does not exist (opening it would create an empty store); None when it can."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    path = Path(tracking_uri.removeprefix("sqlite:///"))
+    if path.is_file():
+        return None
+    return (f"no tracking store at {path.resolve()}; run `dimred bench` first, or point "
+            "--tracking-uri (or $MLFLOW_TRACKING_URI) at the store.")
+
+
 def _ui(args: argparse.Namespace) -> int:
+    if (missing := _missing_store(args.tracking_uri)) is not None:
+        print(f"dimred ui: {missing}", file=sys.stderr)
+        return 2
+    with socket.socket() as probe:
+        # As the server will bind: a stopped server's connections in TIME_WAIT are no
+        # obstacle, a listening socket is.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", args.port))
+        except OSError as error:
+            print(f"dimred ui: port {args.port} on 127.0.0.1 is busy ({error.strerror}); "
+                  "choose another with --port.", file=sys.stderr)
+            return 2
+    from dimred.benchmark._browse import comparison_url
+
+    try:
+        path = comparison_url(args.tracking_uri, args.experiment)
+    except ValueError as error:
+        print(f"dimred ui: {error}", file=sys.stderr)
+        return 2
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", args.tracking_uri,
                "--host", "127.0.0.1", "--port", str(args.port)]
-    print(f"MLflow UI on http://127.0.0.1:{args.port} over {args.tracking_uri} (Ctrl-C stops)")
+    # Its own process group, so that stopping dimred stops the server and its workers.
+    server = subprocess.Popen(command, start_new_session=True)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    print(f"MLflow UI over {args.tracking_uri}: http://127.0.0.1:{args.port}{path} "
+          "(Ctrl-C stops)", flush=True)
     try:
-        return subprocess.run(command, check=False).returncode
+        return server.wait()
     except KeyboardInterrupt:
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
 
 
 if __name__ == "__main__":

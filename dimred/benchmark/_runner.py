@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from dimred.benchmark._environment import environment_tags, process_tags
 from dimred.benchmark._evaluation import CellResult, fit_and_evaluate
 from dimred.benchmark._model import log_estimator
-from dimred.benchmark._suite import Cell, Suite
+from dimred.benchmark._suite import Cell, Suite, SuiteError
 from dimred.benchmark._tracking import SuiteTracker
 from dimred.datasets import load_dataset
 from dimred.datasets._registry import PREPROCESSING_OPTIONS
@@ -125,16 +125,23 @@ def run_suite(
 
     Raises
     ------
+    SuiteError
+        If ``only`` matches no cell (before the store is touched).
     TrackingError
         If the tracking store fails; finished cells stay logged, the current one is
         re-run next time.
     """
-    tracker = SuiteTracker(tracking_uri or mlflow.get_tracking_uri(), experiment or suite.name)
     datasets = DatasetCache(data_home)
     widths = {label: datasets(options).X_train.shape[1]
               for label, options in suite.datasets.items()}
-    cells = [cell for cell in suite.cells(widths)
+    every_cell = suite.cells(widths)
+    cells = [cell for cell in every_cell
              if only is None or fnmatch.fnmatchcase(cell.run_name, only)]
+    if not cells:
+        examples = ", ".join(cell.run_name for cell in every_cell[:3])
+        raise SuiteError(f"--only {only!r} matches none of the suite's {len(every_cell)} "
+                         f"cells (run names look like {examples}); nothing was run.")
+    tracker = SuiteTracker(tracking_uri or mlflow.get_tracking_uri(), experiment or suite.name)
     summary = SuiteSummary()
     if dry_run:
         records, _ = tracker.index(recover=False)

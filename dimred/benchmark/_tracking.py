@@ -21,6 +21,7 @@ from mlflow.entities import Metric, Param
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from dimred.benchmark._browse import view_tags
 from dimred.benchmark._environment import process_alive
 
 #: MLflow's HTTP retry settings for a tracking server, unless the user set them: brief
@@ -82,7 +83,7 @@ class SuiteTracker:
             return found.experiment_id
         try:
             return self.client.create_experiment(
-                name, artifact_location=_artifact_location(self.uri, name))
+                name, artifact_location=_artifact_location(self.uri, name), tags=view_tags())
         except MlflowException as error:
             # Another invocation created it between our lookup and our create.
             found = self.client.get_experiment_by_name(name)
