@@ -52,39 +52,23 @@ def fit_and_evaluate(estimator: Any, data: Bunch, *, n_importance_samples: int) 
     for linear methods), ``test_log_likelihood`` (importance-weighted, k =
     ``n_importance_samples``), ``fit_seconds``, ``fit_samples_per_s`` (training rows per
     second of fit), ``transform_samples_per_s``, ``inverse_transform_samples_per_s``,
-    ``peak_memory_mb`` (peak RSS of the process during the cell), ``n_parameters`` and
+    ``peak_memory_mb`` (the resident memory the fit added at its peak, above what the
+    process held before; see :mod:`._memory`), ``evaluation_peak_memory_mb`` (the same
+    for the metrics' computations, throughput timing included), ``n_parameters`` and
     ``evaluation_seconds`` (everything after the fit, figures included).
     """
     X_train, X_test = data.X_train, data.X_test
-    _memory.reset_peak()
+    with _memory.MemoryGrowth() as fit_memory:
+        start = time.perf_counter()
+        estimator.fit(X_train)
+        fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    estimator.fit(X_train)
-    fit_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-
-    codes = estimator.transform(X_test)
-    reconstruction = estimator.inverse_transform(codes)
-    codes_train = estimator.transform(X_train)
-    metrics = {
-        "train_mse": mean_squared_error(X_train, estimator.inverse_transform(codes_train)),
-        "test_mse": mean_squared_error(X_test, reconstruction),
-        "test_sse_per_sample": float(((X_test - reconstruction) ** 2).sum(axis=1).mean()),
-        "test_relative_error": relative_error(X_test, reconstruction),
-        "test_explained_variance": explained_variance_score(
-            X_test, reconstruction, multioutput="variance_weighted"),
-        "fit_seconds": fit_seconds,
-        "fit_samples_per_s": X_train.shape[0] / fit_seconds,
-        "n_parameters": estimator.n_parameters_,
-    }
-    if getattr(estimator, "has_likelihood", False):
-        metrics["test_elbo"] = estimator.score(X_test)
-    if hasattr(estimator, "log_likelihood"):
-        metrics["test_log_likelihood"] = float(np.mean(estimator.log_likelihood(
-            X_test, n_importance_samples=n_importance_samples, random_state=0)))
-    metrics["transform_samples_per_s"] = samples_per_second(estimator.transform, X_test)
-    metrics["inverse_transform_samples_per_s"] = samples_per_second(
-        estimator.inverse_transform, codes)
-    metrics["peak_memory_mb"] = _memory.peak_mb()
+    with _memory.MemoryGrowth() as evaluation_memory:
+        metrics, codes_train, codes, reconstruction = _measure(
+            estimator, X_train, X_test, n_importance_samples)
+    metrics.update(fit_seconds=fit_seconds, fit_samples_per_s=X_train.shape[0] / fit_seconds,
+                   peak_memory_mb=fit_memory.megabytes,
+                   evaluation_peak_memory_mb=evaluation_memory.megabytes)
 
     result = CellResult(metrics={k: float(v) for k, v in metrics.items()})
     for attribute, curve in (("loss_curve_", "train_loss"),
@@ -97,6 +81,31 @@ def fit_and_evaluate(estimator: Any, data: Bunch, *, n_importance_samples: int) 
     result.figures = _cell_figures(estimator, data, codes, result.examples, result.curves)
     result.metrics["evaluation_seconds"] = time.perf_counter() - start
     return result
+
+
+def _measure(estimator, X_train, X_test, n_importance_samples: int):
+    """The metrics of a fitted estimator, and the codes and reconstruction behind them."""
+    codes = estimator.transform(X_test)
+    reconstruction = estimator.inverse_transform(codes)
+    codes_train = estimator.transform(X_train)
+    metrics = {
+        "train_mse": mean_squared_error(X_train, estimator.inverse_transform(codes_train)),
+        "test_mse": mean_squared_error(X_test, reconstruction),
+        "test_sse_per_sample": float(((X_test - reconstruction) ** 2).sum(axis=1).mean()),
+        "test_relative_error": relative_error(X_test, reconstruction),
+        "test_explained_variance": explained_variance_score(
+            X_test, reconstruction, multioutput="variance_weighted"),
+        "n_parameters": estimator.n_parameters_,
+    }
+    if getattr(estimator, "has_likelihood", False):
+        metrics["test_elbo"] = estimator.score(X_test)
+    if hasattr(estimator, "log_likelihood"):
+        metrics["test_log_likelihood"] = float(np.mean(estimator.log_likelihood(
+            X_test, n_importance_samples=n_importance_samples, random_state=0)))
+    metrics["transform_samples_per_s"] = samples_per_second(estimator.transform, X_test)
+    metrics["inverse_transform_samples_per_s"] = samples_per_second(
+        estimator.inverse_transform, codes)
+    return metrics, codes_train, codes, reconstruction
 
 
 def relative_error(X: np.ndarray, reconstruction: np.ndarray) -> float:

@@ -14,8 +14,9 @@ from typing import Any
 
 import mlflow
 import numpy as np
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature
 from mlflow.pyfunc import PythonModel
+from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 
 import dimred
 
@@ -23,23 +24,38 @@ _CODE = Path(__file__).with_name("_model_code.py")
 
 
 class TransformModel(PythonModel):
-    """pyfunc wrapper: ``predict(X)`` returns ``estimator.transform(X)``."""
+    """pyfunc wrapper: ``predict(X)`` returns ``estimator.transform(X)``, with ``X`` cast
+    to the dtype the estimator was fitted in (its ``dtype`` model config)."""
 
     # MLflow's type-hint validation wants list[...] hints, which would turn arrays into
-    # Python lists; the logged tensor signature validates the input instead.
+    # Python lists; the logged signature validates the input instead.
     _skip_type_hint_validation = True
 
     def load_context(self, context) -> None:
         with open(context.artifacts["estimator"], "rb") as stream:
             self.estimator = pickle.load(stream)
+        self.dtype = np.dtype((context.model_config or {}).get("dtype", "float64"))
 
     def predict(self, context, model_input, params=None) -> np.ndarray:
-        return self.estimator.transform(np.asarray(model_input))
+        return self.estimator.transform(np.asarray(model_input, dtype=self.dtype))
+
+
+def signature(n_features: int, codes: np.ndarray) -> ModelSignature:
+    """What the model accepts and returns. The input is one ``double`` column per
+    feature rather than a tensor: MLflow checks a tensor's dtype exactly, so a float32
+    tensor signature refuses float64 arrays and every CSV, while a double column takes
+    float32, float64 and integer arrays, data frames and CSV (safe conversions only).
+    The output is the codes tensor, in the model's dtype."""
+    return ModelSignature(
+        inputs=Schema([ColSpec(DataType.double)] * n_features),
+        outputs=Schema([TensorSpec(codes.dtype, (-1, codes.shape[1]))]),
+    )
 
 
 def log_estimator(estimator: Any, X_example: np.ndarray, name: str = "model") -> str:
     """Log ``estimator`` to the active run; returns the model URI."""
     example = np.ascontiguousarray(X_example[:5])
+    codes = np.asarray(estimator.transform(example))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "estimator.pkl"
         with open(path, "wb") as stream:
@@ -48,8 +64,8 @@ def log_estimator(estimator: Any, X_example: np.ndarray, name: str = "model") ->
             name=name,
             python_model=str(_CODE),
             artifacts={"estimator": str(path)},
-            signature=infer_signature(example, estimator.transform(example)),
-            input_example=example,
+            model_config={"dtype": codes.dtype.name},
+            signature=signature(example.shape[1], codes),
             # Stated, not inferred: inference imports the model in a subprocess (seconds).
             pip_requirements=[f"dimred=={dimred.__version__}"],
         )

@@ -12,7 +12,8 @@ import pandas as pd
 METRICS = (
     "test_mse", "test_sse_per_sample", "test_relative_error", "test_explained_variance",
     "test_elbo", "test_log_likelihood", "fit_seconds", "transform_samples_per_s",
-    "inverse_transform_samples_per_s", "peak_memory_mb", "n_parameters", "cell_seconds",
+    "inverse_transform_samples_per_s", "peak_memory_mb", "evaluation_peak_memory_mb",
+    "n_parameters", "cell_seconds",
     "evaluation_seconds",
 )
 PARAMS = ("dataset", "dataset.source", "method", "estimator", "n_components", "seed",
