@@ -85,6 +85,21 @@ def test_every_cell_finishes_with_the_public_schema(tiny_store):
     assert [m.step for m in history] == [0, 1, 2]
 
 
+def test_the_parent_run_carries_the_suites_summary(tiny_store):
+    """Someone browsing MLflow alone sees the result on the invocation's run."""
+    uri, _, summary = tiny_store
+    client = MlflowClient(uri)
+    parent = client.get_run(summary.parent_run_id)
+    cell = next(run for run in cell_runs(uri) if run.data.params["method"] == "POD")
+    assert parent.data.metrics["digits/POD/k2/test_mse"] == pytest.approx(
+        cell.data.metrics["test_mse"])
+    assert "digits/AE/k2/test_elbo" not in parent.data.metrics  # the AE has no likelihood
+    logged = {a.path for a in client.list_artifacts(summary.parent_run_id, "report")}
+    assert {"report/README.md", "report/digits_measures.png"} <= logged
+    markdown = Path(client.download_artifacts(summary.parent_run_id, "report/README.md"))
+    assert "| POD | 2 |" in markdown.read_text()
+
+
 def test_rerunning_a_finished_suite_adds_no_cell_runs(tiny_store):
     uri, suite, _ = tiny_store
     before = {run.info.run_id for run in cell_runs(uri)}

@@ -22,6 +22,7 @@ from typing import TextIO
 
 import mlflow
 import numpy as np
+from mlflow.entities import Metric
 from sklearn.utils import Bunch
 from tqdm.auto import tqdm
 
@@ -29,7 +30,7 @@ from dimred.benchmark._environment import environment_tags, process_tags
 from dimred.benchmark._evaluation import CellResult, fit_and_evaluate
 from dimred.benchmark._model import log_estimator
 from dimred.benchmark._suite import Cell, Suite, SuiteError
-from dimred.benchmark._tracking import SuiteTracker
+from dimred.benchmark._tracking import BATCH_LIMIT, SuiteTracker
 from dimred.datasets import load_dataset
 from dimred.datasets._registry import PREPROCESSING_OPTIONS
 
@@ -90,6 +91,7 @@ def run_suite(
     progress: bool = True,
     scheduler: str | None = None,
     out: TextIO | None = None,
+    summarise: bool = True,
 ) -> SuiteSummary:
     """Run every cell of ``suite`` that has no FINISHED run yet.
 
@@ -118,6 +120,9 @@ def run_suite(
         shared disk for workers on this host.
     out : text stream, default=None
         Where ``dry_run`` lists the cells; None is standard output.
+    summarise : bool, default=True
+        Log the experiment's report (``report/README.md`` and its figures) and its
+        leaderboard metrics on this invocation's parent run.
 
     Returns
     -------
@@ -190,9 +195,36 @@ def run_suite(
             else:
                 summary.running_elsewhere.append(cell.run_name)
         status = "FINISHED" if summary.ok else "FAILED"
+        if summarise:
+            _log_suite_summary(tracker, summary.parent_run_id)
     finally:
         tracker.end_parent(summary.parent_run_id, status)
     return summary
+
+
+#: Leaderboard metrics logged on the parent run, per dataset, method and k.
+SUMMARY_METRICS = ("test_mse", "test_relative_error", "test_elbo", "fit_seconds")
+
+
+def _log_suite_summary(tracker: SuiteTracker, parent_id: str) -> None:
+    """Put the suite's result on the invocation's parent run, for someone browsing
+    MLflow alone: the report (Markdown and figures) over every cell of the experiment
+    so far, and its leaderboard as metrics named ``dataset/method/kK/metric``."""
+    from dimred.report import write_report
+    from dimred.report._runs import load_runs
+
+    runs = load_runs(tracker.uri, [tracker.experiment])
+    finished = runs[runs.status == "FINISHED"]
+    means = finished.groupby(["dataset", "method", "n_components"])[list(SUMMARY_METRICS)].mean()
+    now = int(time.time() * 1000)
+    metrics = [Metric(f"{dataset}/{method}/k{k}/{name}", float(value), now, 0)
+               for (dataset, method, k), row in means.iterrows()
+               for name, value in row.items() if np.isfinite(value)]
+    with tempfile.TemporaryDirectory() as folder, tracker.errors():
+        write_report(tracker.uri, [tracker.experiment], folder)
+        tracker.client.log_artifacts(parent_id, folder, "report")
+        for start in range(0, len(metrics), BATCH_LIMIT):
+            tracker.client.log_batch(parent_id, metrics=metrics[start:start + BATCH_LIMIT])
 
 
 def _run_in_process(cells, datasets, tracker, parent_id, name, progress) -> dict:

@@ -51,7 +51,8 @@ def measures_figure(runs: pd.DataFrame, dataset: str, colours: dict[str, str]) -
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=8)
     figure.suptitle(f"{dataset}: error, likelihood and cost against latent size "
-                    "(mean ± std over seeds)")
+                    "(mean ± std over seeds; methods nudged apart in k so that equal "
+                    "values stay visible)")
     return figure
 
 
@@ -73,12 +74,19 @@ def _likelihood_panel(axis, runs: pd.DataFrame, colours: dict[str, str]) -> None
                   transform=axis.transAxes)
 
 
+#: Each method's points are shifted by this fraction of an octave in k per palette slot,
+#: so that methods with equal values (POD and PCA) do not hide one another.
+_K_OFFSET_OCTAVES = 0.04
+
+
 def _errorbar(axis, rows: pd.DataFrame, metric: str, colour: str, label: str,
               linestyle: str = "-") -> None:
     stats = rows.groupby("n_components")[metric].agg(["mean", "std"]).dropna(subset=["mean"])
     if stats.empty:
         return
-    axis.errorbar(stats.index.astype(float), stats["mean"], yerr=stats["std"].fillna(0),
+    slot = _PALETTE.index(colour) if colour in _PALETTE else 0
+    shift = 2.0 ** (_K_OFFSET_OCTAVES * (slot - 1.5))
+    axis.errorbar(stats.index.astype(float) * shift, stats["mean"], yerr=stats["std"].fillna(0),
                   color=colour, label=label, linestyle=linestyle, marker=_marker(colour),
                   markersize=5, markerfacecolor="none", capsize=3)
 
@@ -101,6 +109,10 @@ def pareto_figure(runs: pd.DataFrame, colours: dict[str, str]) -> Figure:
             handles[method] = axis.scatter(
                 group.fit_seconds, group.test_mse, color=colours[method], s=30, alpha=0.9,
                 marker=_marker(colours[method]), facecolors="none", zorder=2)
+            for cell in group.itertuples():
+                axis.annotate(str(cell.n_components), (cell.fit_seconds, cell.test_mse),
+                              textcoords="offset points", xytext=(4, 2), fontsize=6,
+                              color=colours[method])
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("fit time, s (log)")
@@ -109,7 +121,8 @@ def pareto_figure(runs: pd.DataFrame, colours: dict[str, str]) -> Figure:
         axis.grid(alpha=0.3)
     figure.legend(list(handles.values()), list(handles), loc="outside lower center",
                   ncols=len(handles))
-    figure.suptitle("Speed against accuracy: every cell (lower left is better)")
+    figure.suptitle("Speed against accuracy: every cell, labelled by its latent size k "
+                    "(lower left is better)")
     return figure
 
 
