@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         "bench",
         help="run a benchmark suite",
         description="Run every cell (dataset × method × latent size × seed) of a suite "
-        "TOML file, logging each as a nested MLflow run. Cells that already have a "
+        "TOML file, logging each as its own MLflow run. Cells that already have a "
         "FINISHED run with the same config hash are skipped, so an interrupted suite "
         "resumes where it stopped. Exits 1 if any cell failed, 2 if the tracking store "
         "or the suite file did.",

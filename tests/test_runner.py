@@ -56,7 +56,7 @@ def test_every_cell_finishes_with_the_public_schema(tiny_store):
         assert PARAMS <= set(run.data.params)
         assert run.data.params["n_train"] == "300" and run.data.params["n_features"] == "64"
         assert TAGS <= set(run.data.tags)
-        assert run.data.tags["mlflow.parentRunId"] == summary.parent_run_id
+        assert run.data.tags["dimred.suite_run_id"] == summary.parent_run_id
         assert METRICS <= set(run.data.metrics)
         assert ("test_elbo" in run.data.metrics) == (method != "AE")
         assert ("test_log_likelihood" in run.data.metrics) == (method == "VAE")

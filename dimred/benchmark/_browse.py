@@ -2,7 +2,8 @@
 comparison needs.
 
 MLflow 3 opens an experiment on its GenAI overview, shows nested runs under one
-collapsed parent row, and picks three attribute columns. Two experiment tags, which
+collapsed parent row (dimred's cell runs are therefore not nested), and picks three
+attribute columns. Two experiment tags, which
 the UI reads, change that: ``mlflow.experimentKind`` selects its model-training view,
 and a shared view state (the UI's own "share" mechanism: a JSON tag named
 ``mlflow.sharedViewState.<key>``, opened by ``?viewStateShareKey=<key>``) filters the
@@ -29,12 +30,14 @@ VIEW_METRICS = ("test_mse", "test_relative_error", "test_elbo", "fit_seconds")
 
 def view_tags() -> dict[str, str]:
     """The experiment tags that make the comparison the UI's first view."""
+    columns = ([f"params.`{name}`" for name in VIEW_PARAMS]
+               + [f"metrics.`{name}`" for name in VIEW_METRICS])
     state = {
         "searchFilter": "tags.`dimred.kind` = 'cell'",
         "orderByKey": "attributes.start_time",
         "orderByAsc": True,
-        "selectedColumns": [f"params.`{name}`" for name in VIEW_PARAMS]
-        + [f"metrics.`{name}`" for name in VIEW_METRICS],
+        "selectedColumns": columns,
+        "columnOrder": ["attributes.`Run Name`", *columns],
     }
     return {EXPERIMENT_KIND[0]: EXPERIMENT_KIND[1], _VIEW_TAG: json.dumps(state)}
 

@@ -1,11 +1,11 @@
 """The benchmark runner: every cell of a suite, once, logged to MLflow.
 
 The runner knows cells, datasets and the estimator contract, never a particular method.
-A cell runs as: look up its config hash (skip it if a FINISHED run has it), start a
-nested run, fit and measure with no MLflow call in between, then log everything and
-close the run FINISHED. A cell that raises is closed FAILED with its traceback; a
-process killed mid-cell leaves a RUNNING run whose pid is dead, which the next
-invocation closes as KILLED and runs again.
+A cell runs as: look up its config hash (skip it if a FINISHED run has it), claim it
+with a run tagged with its invocation's run, fit and measure with no MLflow call in
+between, then log everything and close the run FINISHED. A cell that raises is closed
+FAILED with its traceback; a process killed mid-cell leaves a RUNNING run whose pid is
+dead, which the next invocation closes as KILLED and runs again.
 """
 
 from __future__ import annotations
@@ -239,7 +239,7 @@ def _run_in_process(cells, datasets, tracker, parent_id, name, progress) -> dict
 
 def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, progress: bool,
              tags: dict[str, str] | None = None) -> tuple[str, str]:
-    """Claim one cell and run it into a new nested run: ``("finished", "")``,
+    """Claim one cell and run it into a new run of its own: ``("finished", "")``,
     ``("failed", error)``, or ``("skipped" | "running_elsewhere", "")`` when another
     process finished or holds the cell (see :meth:`SuiteTracker.claim_cell`).
 
@@ -328,7 +328,10 @@ def _log_result(cell: Cell, data: Bunch, estimator, result: CellResult,
             path = Path(folder) / "examples.npz"
             np.savez_compressed(path, **result.examples)
             mlflow.log_artifact(str(path))
+        # A dataset's digest hashes all of it (0.1 s for digits): once per invocation.
+        inputs = data.setdefault("mlflow_inputs", {})
         for context, X in (("training", data.X_train), ("testing", data.X_test)):
-            mlflow.log_input(mlflow.data.from_numpy(X, name=f"{cell.dataset}-{context}"),
-                             context=context)
+            if context not in inputs:
+                inputs[context] = mlflow.data.from_numpy(X, name=f"{cell.dataset}-{context}")
+            mlflow.log_input(inputs[context], context=context)
         mlflow.set_tag("dimred.model_uri", log_estimator(estimator, data.X_test))

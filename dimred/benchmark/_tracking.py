@@ -37,6 +37,8 @@ BATCH_LIMIT = 1000
 
 KIND_TAG = "dimred.kind"
 HASH_TAG = "dimred.config_hash"
+#: The invocation (suite run) a cell run belongs to.
+PARENT_TAG = "dimred.suite_run_id"
 
 
 class TrackingError(RuntimeError):
@@ -66,7 +68,8 @@ class CellRecord:
 
 
 class SuiteTracker:
-    """One experiment per suite; a parent run per invocation; a nested run per cell."""
+    """One experiment per suite; a parent run per invocation; a run per cell, tagged with
+its invocation's run id."""
 
     def __init__(self, tracking_uri: str, experiment: str):
         for name, value in RETRY_DEFAULTS.items():
@@ -187,7 +190,7 @@ class SuiteTracker:
 
     def start_parent(self, run_name: str, tags: dict[str, str], params: dict) -> str:
         # Created through the client, not the fluent API, so that cell runs in other
-        # processes (Dask workers) can be nested under it by id.
+        # processes (Dask workers) can refer to it by id.
         with self.errors():
             run = self.client.create_run(
                 self.experiment_id, run_name=run_name, tags={KIND_TAG: "suite", **tags}
@@ -202,12 +205,14 @@ class SuiteTracker:
             self.client.set_terminated(run_id, status)
 
     def start_cell(self, parent_id: str, run_name: str, tags: dict[str, str]) -> str:
+        # Linked to the invocation's run by a tag of ours, not MLflow's parentRunId: the
+        # UI folds nested runs under one collapsed parent row (and no shared view state
+        # can unfold them), which would hide the comparison on first view.
         with self.errors():
             run = mlflow.start_run(
                 experiment_id=self.experiment_id,
                 run_name=run_name,
-                parent_run_id=parent_id,
-                tags={KIND_TAG: "cell", **tags},
+                tags={KIND_TAG: "cell", PARENT_TAG: parent_id, **tags},
             )
         return run.info.run_id
 
