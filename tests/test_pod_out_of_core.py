@@ -9,7 +9,7 @@ from threadpoolctl import threadpool_limits
 
 from dimred import POD
 from dimred._blocks import BLOCK_BYTES
-from dimred.benchmark._memory import peak_mb, reset_peak
+from dimred.benchmark._memory import MemoryGrowth
 
 
 def _low_rank(rng, n_samples, n_features, rank=8, offset=3.0):
@@ -99,12 +99,10 @@ def test_memory_mapped_fit_keeps_one_block_resident(rng, tmp_path):
     X.flush()
     del X
     mapped = np.load(tmp_path / "big.npy", mmap_mode="r")
-    reset_peak()
-    baseline = peak_mb()
-    pod = POD(10).fit(mapped)
-    pod.transform(mapped)
-    growth = peak_mb() - baseline
-    assert growth < 6 * BLOCK_BYTES / 1e6, f"peak RSS grew by {growth:.0f} MB"
+    with MemoryGrowth() as growth:
+        pod = POD(10).fit(mapped)
+        pod.transform(mapped)
+    assert growth.megabytes < 6 * BLOCK_BYTES / 1e6, f"peak RSS grew by {growth.megabytes:.0f} MB"
     in_memory = POD(10).fit(np.array(mapped))
     np.testing.assert_allclose(pod.explained_variance_, in_memory.explained_variance_,
                                rtol=1e-6)

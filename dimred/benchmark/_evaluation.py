@@ -128,6 +128,8 @@ def _examples(estimator, data, codes_train, codes, reconstruction) -> dict[str, 
         "originals": data.X_test[rows],
         "reconstructions": reconstruction[rows],
     }
+    if data.get("image_shape") is not None:
+        examples["image_shape"] = np.asarray(data.image_shape)
     examples.update(_modal.field_examples(data, rows))
     if codes.shape[1] == 2 and data.get("y_test") is not None:
         examples["latent_codes"], examples["latent_labels"] = codes, np.asarray(data.y_test)

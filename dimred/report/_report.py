@@ -199,37 +199,15 @@ def _mean_std(values: pd.Series, fmt: str) -> str:
 
 
 def _image_figures(rows: pd.DataFrame, dataset: str, tracking_uri: str, out: Path) -> list[str]:
-    """Gallery, samples and latent scatter from the runs' logged examples (image data)."""
-    n_features = int(rows.n_features.iloc[0])
-    side = math.isqrt(n_features)
-    client = mlflow.MlflowClient(tracking_uri)
-    first = rows.iloc[0]
-    logged = {a.path for a in client.list_artifacts(first.run_id, "figures")}
-    if side * side != n_features or "figures/reconstructions.png" not in logged:
-        return []
-
+    """Gallery and samples (image data, as the cells' ``image_shape`` says) and the 2-D
+    latent scatter (any labelled data) from the runs' logged examples."""
     def examples_of(row) -> dict[str, np.ndarray]:
         return load_examples(row.artifact_uri, tracking_uri)
 
     lines = []
-    k = gallery_k(rows)
-    chosen = rows[rows.n_components == k].sort_values(["method", "seed"]).drop_duplicates("method")
-    examples = {r.method: examples_of(r) for r in chosen.itertuples()}
-    if examples:
-        gallery = {"original": next(iter(examples.values()))["originals"]}
-        gallery.update({m: e["reconstructions"] for m, e in examples.items()})
-        figure = image_rows(gallery, (side, side),
-                            title=f"{dataset}: test images and their reconstructions at k = {k}")
-        lines += _figure(figure, out, f"{dataset}_gallery.png",
-                         f"{dataset} reconstructions at k = {k}")
-    generative = rows[rows.estimator == "VAE"].sort_values(["n_components", "seed"])
-    samples = {f"{r.method}, k={r.n_components}": examples_of(r).get("samples")
-               for r in generative.drop_duplicates(["method", "n_components"]).itertuples()}
-    samples = {label: s for label, s in samples.items() if s is not None}
-    if samples:
-        figure = image_rows(samples, (side, side),
-                            title=f"{dataset}: samples from the prior (decoder means)")
-        lines += _figure(figure, out, f"{dataset}_samples.png", f"{dataset} VAE samples")
+    image_shape = examples_of(rows.sort_values(["method", "seed"]).iloc[0]).get("image_shape")
+    if image_shape is not None:
+        lines += _galleries(rows, dataset, tuple(image_shape), examples_of, out)
     at_two = rows[rows.n_components == 2].sort_values(["method", "seed"]).drop_duplicates("method")
     codes = {}
     for r in at_two.itertuples():
@@ -241,6 +219,33 @@ def _image_figures(rows: pd.DataFrame, dataset: str, tracking_uri: str, out: Pat
             codes, title=f"{dataset}: test set in each method's 2-D latent space (k = 2)")
         lines += _figure(figure, out, f"{dataset}_latent.png",
                          f"{dataset} latent spaces at k = 2")
+    return lines
+
+
+def _galleries(rows, dataset: str, image_shape: tuple, examples_of, out: Path) -> list[str]:
+    """The reconstruction gallery at the shared k, and samples of the methods that
+    sample."""
+    lines = []
+    k = gallery_k(rows)
+    chosen = rows[rows.n_components == k].sort_values(["method", "seed"]).drop_duplicates("method")
+    examples = {r.method: examples_of(r) for r in chosen.itertuples()}
+    if examples:
+        gallery = {"original": next(iter(examples.values()))["originals"]}
+        gallery.update({m: e["reconstructions"] for m, e in examples.items()})
+        figure = image_rows(gallery, image_shape,
+                            title=f"{dataset}: test images and their reconstructions at k = {k}")
+        lines += _figure(figure, out, f"{dataset}_gallery.png",
+                         f"{dataset} reconstructions at k = {k}")
+    # Every method that can sample (its cells logged samples), at each of its k.
+    cells = rows.sort_values(["method", "n_components", "seed"]).drop_duplicates(
+        ["method", "n_components"])
+    samples = {f"{r.method}, k={r.n_components}": examples_of(r).get("samples")
+               for r in cells.itertuples()}
+    samples = {label: s for label, s in samples.items() if s is not None}
+    if samples:
+        figure = image_rows(samples, image_shape,
+                            title=f"{dataset}: samples from the prior (decoder means)")
+        lines += _figure(figure, out, f"{dataset}_samples.png", f"{dataset} VAE samples")
     return lines
 
 
