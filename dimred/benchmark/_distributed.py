@@ -13,22 +13,30 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from dimred.benchmark._runner import DatasetCache, run_cell
 from dimred.benchmark._suite import Cell
 from dimred.benchmark._tracking import SuiteTracker, TrackingError
 
 #: Each worker process loads a dataset once, whatever the number of its cells.
-_DATASETS: dict[str, DatasetCache] = {}
+_DATASETS: dict[str, Any] = {}
 
 
-def run_on_dask(cells: list[Cell], scheduler: str, tracker: SuiteTracker, parent_id: str,
-                data_home: str | Path | None, name: str, progress: bool) -> dict:
-    """Run ``cells`` as Dask tasks; returns ``{run_name: (outcome, message)}``."""
+def run_on_dask(cells: list[Cell], scheduler: str, run_cell: Callable, datasets: Callable,
+                tracker: SuiteTracker, parent_id: str, data_home: str | Path | None,
+                name: str, progress: bool) -> dict:
+    """Run ``cells`` as Dask tasks; returns ``{run_name: (outcome, message)}``.
+
+    The executor is handed what it runs, and never imports the runner: ``run_cell(cell,
+    data, tracker, parent_id, progress, tags)`` runs one cell (a module-level function,
+    so that it pickles by reference), and ``datasets(data_home)`` makes the per-worker
+    dataset cache, called with a cell's dataset options.
+    """
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -51,9 +59,9 @@ def run_on_dask(cells: list[Cell], scheduler: str, tracker: SuiteTracker, parent
         for info in workers:
             slots_per_host[info["host"]] += info["nthreads"]
         futures = {
-            client.submit(_cell_task, cell, tracker.uri, tracker.experiment, parent_id,
-                          data_home, dict(slots_per_host), key=f"cell-{cell.config_hash}",
-                          pure=False): cell
+            client.submit(_cell_task, cell, run_cell, datasets, tracker.uri,
+                          tracker.experiment, parent_id, data_home, dict(slots_per_host),
+                          key=f"cell-{cell.config_hash}", pure=False): cell
             for cell in cells
         }
         outcomes = {}
@@ -75,8 +83,9 @@ def run_on_dask(cells: list[Cell], scheduler: str, tracker: SuiteTracker, parent
             cluster.close()
 
 
-def _cell_task(cell: Cell, tracking_uri: str, experiment: str, parent_id: str,
-               data_home, slots_per_host: dict[str, int]) -> tuple[str, str]:
+def _cell_task(cell: Cell, run_cell: Callable, datasets: Callable, tracking_uri: str,
+               experiment: str, parent_id: str, data_home,
+               slots_per_host: dict[str, int]) -> tuple[str, str]:
     import torch
     from distributed import get_worker
 
@@ -86,7 +95,7 @@ def _cell_task(cell: Cell, tracking_uri: str, experiment: str, parent_id: str,
     torch.set_num_threads(threads)
     with threadpool_limits(limits=threads):
         tracker = SuiteTracker(tracking_uri, experiment)
-        datasets = _DATASETS.setdefault(str(data_home), DatasetCache(data_home))
-        return run_cell(cell, datasets(cell.dataset_options), tracker, parent_id,
+        cache = _DATASETS.setdefault(str(data_home), datasets(data_home))
+        return run_cell(cell, cache(cell.dataset_options), tracker, parent_id,
                         progress=False,
                         tags={"dimred.worker": worker.address, "dimred.threads": str(threads)})

@@ -182,8 +182,8 @@ def run_suite(
         else:
             from dimred.benchmark._distributed import run_on_dask
 
-            outcomes = run_on_dask(to_run, scheduler, tracker, summary.parent_run_id,
-                                   data_home, suite.name, progress)
+            outcomes = run_on_dask(to_run, scheduler, run_cell, DatasetCache, tracker,
+                                   summary.parent_run_id, data_home, suite.name, progress)
         for cell in to_run:
             outcome, message = outcomes[cell.run_name]
             if outcome == "finished":
