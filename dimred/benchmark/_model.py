@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +61,21 @@ def log_estimator(estimator: Any, X_example: np.ndarray, name: str = "model") ->
         path = Path(folder) / "estimator.pkl"
         with open(path, "wb") as stream:
             pickle.dump(estimator, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        info = mlflow.pyfunc.log_model(
-            name=name,
-            python_model=str(_CODE),
-            artifacts={"estimator": str(path)},
-            model_config={"dtype": codes.dtype.name},
-            signature=signature(example.shape[1], codes),
-            # Stated, not inferred: inference imports the model in a subprocess (seconds).
-            pip_requirements=[f"dimred=={dimred.__version__}"],
-        )
+        with warnings.catch_warnings():
+            # No input example on purpose: MLflow would run the model on it while logging
+            # in every cell; the signature says what the input is.
+            warnings.filterwarnings("ignore", message=".*input example was not provided")
+            info = _log_model(name, path, codes, example.shape[1])
     return info.model_uri
+
+
+def _log_model(name: str, estimator_path: Path, codes: np.ndarray, n_features: int):
+    return mlflow.pyfunc.log_model(
+        name=name,
+        python_model=str(_CODE),
+        artifacts={"estimator": str(estimator_path)},
+        model_config={"dtype": codes.dtype.name},
+        signature=signature(n_features, codes),
+        # Stated, not inferred: inference imports the model in a subprocess (seconds).
+        pip_requirements=[f"dimred=={dimred.__version__}"],
+    )
