@@ -26,6 +26,7 @@ from mlflow.entities import Metric
 from sklearn.utils import Bunch
 from tqdm.auto import tqdm
 
+from dimred.benchmark import _memory
 from dimred.benchmark._environment import environment_tags, process_tags
 from dimred.benchmark._evaluation import CellResult, fit_and_evaluate
 from dimred.benchmark._model import log_estimator
@@ -248,6 +249,7 @@ def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, pro
     TrackingError.
     """
     start = time.perf_counter()
+    _memory.settle()
     estimator = cell.build_estimator()
     if "verbose" in estimator.get_params():
         estimator.set_params(verbose=progress)  # the inner training bar
