@@ -78,7 +78,7 @@ def fit_and_evaluate(estimator: Any, data: Bunch, *, n_importance_samples: int) 
     if hasattr(estimator, "device_"):
         result.tags["dimred.device"] = str(estimator.device_)
     result.examples = _examples(estimator, data, codes_train, codes, reconstruction)
-    result.figures = _cell_figures(estimator, data, codes, result.examples, result.curves)
+    result.figures = _cell_figures(estimator, data, codes, result.examples)
     result.metrics["evaluation_seconds"] = time.perf_counter() - start
     return result
 
@@ -139,7 +139,7 @@ def _examples(estimator, data, codes_train, codes, reconstruction) -> dict[str, 
     return examples
 
 
-def _cell_figures(estimator, data, codes, examples, curves) -> dict[str, Figure]:
+def _cell_figures(estimator, data, codes, examples) -> dict[str, Figure]:
     figures = {}
     title = f"{type(estimator).__name__}, k={codes.shape[1]}, {data.name}"
     if data.get("image_shape") is not None:
@@ -160,6 +160,6 @@ def _cell_figures(estimator, data, codes, examples, curves) -> dict[str, Figure]
         figures["latent.png"] = _figures.latent_scatters(
             {type(estimator).__name__: (examples["latent_codes"], examples["latent_labels"])},
             title=title)
-    if curves:
-        figures["loss_curve.png"] = _figures.training_curves(curves, title=title)
+    # No PNG of the training curves: they are logged as step metrics, which MLflow
+    # charts itself, and drawing one costs a neural cell 60 ms.
     return figures

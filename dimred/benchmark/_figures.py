@@ -1,6 +1,6 @@
 """Figures of a cell's results: image rows (reconstructions, samples), 2-D latent
-spaces, training curves. The runner draws them per cell; reports compose them across
-cells.
+spaces, and the POD view of snapshot data (spectrum, modes, snapshots, coefficients).
+The runner draws them per cell; reports compose them across cells.
 
 Built on ``matplotlib.figure.Figure`` directly (no pyplot), so no global state or GUI
 backend is involved and figures are freed when dropped.
@@ -62,19 +62,6 @@ def latent_scatters(codes: dict[str, tuple[np.ndarray, np.ndarray]], *,
     colorbar = figure.colorbar(points, ax=list(axes), shrink=0.9)
     colorbar.set_label("label" if discrete else "position on the manifold / time")
     figure.suptitle(title)
-    return figure
-
-
-def training_curves(curves: dict[str, list[float]], *, title: str = "") -> Figure:
-    """Loss per epoch (and validation score when early stopping ran)."""
-    figure = Figure(figsize=(5.5, 3.5), layout="constrained")
-    axis = figure.subplots()
-    for name, values in curves.items():
-        axis.plot(np.arange(1, len(values) + 1), values, label=name)
-    axis.set_xlabel("epoch")
-    axis.set_ylabel("loss per sample (method's objective)")
-    axis.set_title(title)
-    axis.legend()
     return figure
 
 

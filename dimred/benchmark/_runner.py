@@ -148,6 +148,7 @@ def run_suite(
         raise SuiteError(f"--only {only!r} matches none of the suite's {len(every_cell)} "
                          f"cells (run names look like {examples}); nothing was run.")
     tracker = SuiteTracker(tracking_uri or mlflow.get_tracking_uri(), experiment or suite.name)
+    _memory.settle()  # the one full collection, before the cells: see _memory.settle
     summary = SuiteSummary()
     if dry_run:
         records, _ = tracker.index(recover=False)
@@ -321,9 +322,7 @@ def _params(cell: Cell, data: Bunch, estimator) -> dict:
 def _log_result(cell: Cell, data: Bunch, estimator, result: CellResult,
                 tracker: SuiteTracker, run_id: str) -> None:
     with tracker.errors():
-        mlflow.log_metrics(result.metrics)
-        mlflow.set_tags(result.tags)
-        tracker.log_curves(run_id, result.curves)
+        tracker.log_values(run_id, result.metrics, result.curves, result.tags)
         for name, figure in result.figures.items():
             mlflow.log_figure(figure, f"figures/{name}")
         with tempfile.TemporaryDirectory() as folder:
@@ -335,5 +334,6 @@ def _log_result(cell: Cell, data: Bunch, estimator, result: CellResult,
         for context, X in (("training", data.X_train), ("testing", data.X_test)):
             if context not in inputs:
                 inputs[context] = mlflow.data.from_numpy(X, name=f"{cell.dataset}-{context}")
-            mlflow.log_input(inputs[context], context=context)
+        mlflow.log_inputs(list(inputs.values()), contexts=list(inputs),
+                          tags_list=[None] * len(inputs))
         mlflow.set_tag("dimred.model_uri", log_estimator(estimator, data.X_test))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
-from mlflow.entities import Metric, Param
+from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
@@ -216,17 +216,22 @@ its invocation's run id."""
             )
         return run.info.run_id
 
-    def log_curves(self, run_id: str, curves: dict[str, list[float]]) -> None:
-        """Step metrics in batched calls: one call per 1000 values, not one per value."""
+    def log_values(self, run_id: str, metrics: dict[str, float],
+                   curves: dict[str, list[float]], tags: dict[str, str]) -> None:
+        """Metrics, step metrics (one value per epoch) and tags in as few calls as MLflow
+        allows (1000 values each), not one call per value or per kind."""
         now = int(time.time() * 1000)
-        metrics = [
+        values = [Metric(name, value, timestamp=now, step=0) for name, value in metrics.items()]
+        values += [
             Metric(name, value, timestamp=now, step=step)
-            for name, values in curves.items()
-            for step, value in enumerate(values)
+            for name, points in curves.items()
+            for step, value in enumerate(points)
         ]
         with self.errors():
-            for start in range(0, len(metrics), BATCH_LIMIT):
-                self.client.log_batch(run_id, metrics=metrics[start : start + BATCH_LIMIT])
+            for start in range(0, max(1, len(values)), BATCH_LIMIT):
+                self.client.log_batch(
+                    run_id, metrics=values[start : start + BATCH_LIMIT],
+                    tags=[RunTag(k, v) for k, v in tags.items()] if start == 0 else [])
 
     def end_cell(self, status: str) -> None:
         with self.errors():
