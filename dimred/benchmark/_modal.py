@@ -148,8 +148,7 @@ def snapshot_figure(examples: dict[str, np.ndarray], rows: dict[str, np.ndarray]
     for i in chosen:
         label = []
         if "example_params" in examples:
-            value = np.atleast_1d(examples["example_params"][i])
-            label.append("μ = (" + ", ".join(f"{v:.4g}" for v in value) + ")")
+            label.append(_parameter_label(examples["example_params"][i]))
         if "example_times" in examples:
             label.append(f"t = {examples['example_times'][i]:.3g}")
         labels.append(", ".join(label) or f"test row {i}")
@@ -204,9 +203,13 @@ def coefficient_trajectories(examples: dict[str, np.ndarray]
         params = np.reshape(params, (len(params), -1))
         for value in np.unique(params, axis=0):
             rows = np.all(params == value, axis=1)
-            label = ", ".join(f"{v:.4g}" for v in value)
-            trajectories[f"{split} μ = ({label})"] = (t[rows], coefficients[rows])
+            trajectories[f"{split} {_parameter_label(value)}"] = (t[rows], coefficients[rows])
     return trajectories
+
+
+def _parameter_label(value) -> str:
+    """``μ = (4.3, 0.021)``: one snapshot's parameters, as figures label them."""
+    return "μ = (" + ", ".join(f"{v:.4g}" for v in np.atleast_1d(value)) + ")"
 
 
 def _x_label(examples: dict[str, np.ndarray]) -> str:
