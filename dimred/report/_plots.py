@@ -50,7 +50,8 @@ def measures_figure(runs: pd.DataFrame, dataset: str, colours: dict[str, str]) -
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=8)
-    figure.suptitle(f"{dataset}: error, likelihood and cost against latent size "
+    # Two lines: on one, the title is wider than the figure and is cut at both ends.
+    figure.suptitle(f"{dataset}: error, likelihood and cost against latent size\n"
                     "(mean ± std over seeds; methods nudged apart in k so that equal "
                     "values stay visible)")
     return figure
