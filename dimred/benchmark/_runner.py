@@ -334,6 +334,5 @@ def _log_result(cell: Cell, data: Bunch, estimator, result: CellResult,
         for context, X in (("training", data.X_train), ("testing", data.X_test)):
             if context not in inputs:
                 inputs[context] = mlflow.data.from_numpy(X, name=f"{cell.dataset}-{context}")
-        mlflow.log_inputs(list(inputs.values()), contexts=list(inputs),
-                          tags_list=[None] * len(inputs))
+        tracker.log_inputs(inputs)
         mlflow.set_tag("dimred.model_uri", log_estimator(estimator, data.X_test))

@@ -37,6 +37,11 @@ BATCH_LIMIT = 1000
 
 KIND_TAG = "dimred.kind"
 HASH_TAG = "dimred.config_hash"
+#: How a store words a unique-constraint violation (SQLite, PostgreSQL, MySQL), and
+#: how often a dataset input is logged before such a lost race is an error.
+_UNIQUE_VIOLATION = ("UNIQUE constraint failed", "duplicate key value", "Duplicate entry")
+_INPUT_ATTEMPTS = 3
+
 #: The invocation (suite run) a cell run belongs to.
 PARENT_TAG = "dimred.suite_run_id"
 
@@ -232,6 +237,26 @@ its invocation's run id."""
                 self.client.log_batch(
                     run_id, metrics=values[start : start + BATCH_LIMIT],
                     tags=[RunTag(k, v) for k, v in tags.items()] if start == 0 else [])
+
+    def log_inputs(self, datasets: dict) -> None:
+        """Log ``{context: mlflow Dataset}`` as the active run's inputs.
+
+        MLflow records a dataset once per experiment with a get-or-create that is not
+        atomic: cells in other processes logging the same dataset at the same moment
+        make all but one insert fail on the store's unique constraint. The row then
+        exists, so the call is repeated, and finds it.
+        """
+        for attempt in range(_INPUT_ATTEMPTS):
+            try:
+                with self.errors():
+                    mlflow.log_inputs(list(datasets.values()), contexts=list(datasets),
+                                      tags_list=[None] * len(datasets))
+                return
+            except TrackingError as error:
+                lost_race = any(word in str(error) for word in _UNIQUE_VIOLATION)
+                if not lost_race or attempt == _INPUT_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
 
     def end_cell(self, status: str) -> None:
         with self.errors():
