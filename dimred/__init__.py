@@ -4,6 +4,9 @@ Four methods under one scikit-learn contract (``fit`` / ``transform`` /
 ``inverse_transform`` / ``score`` in nats / ``reconstruction_error``):
 :class:`POD`, :class:`PCA`, :class:`AE` and :class:`VAE`.
 
+A new method implements :class:`ReducerMixin` (the contract, documented there) and is
+named in a suite by its import path; see :mod:`dimred._plugins`.
+
 The estimators are imported on first use, so that ``import dimred`` (and ``dimred
 --help``) does not pay for torch.
 """
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from dimred._ae import AE
+    from dimred._base import ReducerMixin
     from dimred._pca import PCA
     from dimred._pod import POD
     from dimred._vae import VAE
@@ -30,8 +34,14 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 
+#: Other public names imported on first use, by module.
+_LAZY = {"ReducerMixin": "dimred._base"}
+
+
 def __getattr__(name: str):
-    if name in _ESTIMATOR_MODULES:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _ESTIMATOR_MODULES:
         value = getattr(importlib.import_module(_ESTIMATOR_MODULES[name]), name)
     elif name == "ESTIMATORS":
         #: The methods by name, as suites and the runner refer to them.
@@ -43,7 +53,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_ESTIMATOR_MODULES, "ESTIMATORS"])
+    return sorted([*globals(), *_ESTIMATOR_MODULES, *_LAZY, "ESTIMATORS"])
 
 
-__all__ = ["AE", "ESTIMATORS", "PCA", "POD", "VAE", "__version__"]
+__all__ = ["AE", "ESTIMATORS", "PCA", "POD", "VAE", "ReducerMixin", "__version__"]

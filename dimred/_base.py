@@ -1,9 +1,9 @@
-"""The estimator contract shared by POD, PCA, AE and VAE.
+"""The estimator contract shared by POD, PCA, AE and VAE, and public for new methods.
 
-Everything a runner or a user relies on across the four methods lives here once:
-input validation and dtype handling, ``reconstruction_error``, the meaning of ``score``
-and parameter counting. Each method supplies ``transform``, ``inverse_transform``,
-``score_samples`` and ``_count_parameters``.
+Everything a runner or a user relies on across methods lives here once: input
+validation and dtype handling, ``reconstruction_error``, the meaning of ``score`` and
+parameter counting. Each method supplies ``transform``, ``inverse_transform``,
+``score_samples`` and ``_count_parameters``. ``dimred.ReducerMixin`` is this class.
 """
 
 from __future__ import annotations
@@ -22,26 +22,44 @@ FLOAT_DTYPES = (np.float64, np.float32)
 
 
 class ReducerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
-    """Contract of a dimensionality reducer: encode, decode, and score in nats.
+    """The contract of a dimred method: encode, decode, and score in nats.
 
-    Semantics every subclass keeps:
+    Subclass it with :class:`sklearn.base.BaseEstimator` to write a method that the
+    benchmark measures like the built-ins (``examples/random_projection.py`` is a
+    worked one). The runner needs only ``fit`` and ``transform`` and an
+    ``n_components`` parameter; each further capability below adds its measurements
+    (see :mod:`dimred.capabilities`), and what a method lacks is a blank, never a
+    failed cell.
 
-    - ``transform(X)`` maps ``(n_samples, n_features)`` to ``(n_samples, n_components_)``;
-      ``inverse_transform(Z)`` maps back. Both are deterministic.
-    - float32 input gives float32 output and float64 input gives float64 output; any
-      other numeric input is computed in float64.
-    - ``score_samples(X)`` is a per-sample log-likelihood (or its ELBO lower bound) in
-      nats, higher is better; ``score(X)`` is its mean. Methods without a likelihood
-      document what they return instead, still higher-is-better.
-    - ``reconstruction_error(X)`` is the mean squared error per entry of
-      ``inverse_transform(transform(X))`` against ``X``.
-    - ``n_parameters_`` is the number of fitted scalars the model needs to encode and
-      decode.
+    What a subclass provides:
+
+    - ``__init__`` with an ``n_components`` parameter (and ``random_state`` if it is
+      random: the suite's seeds set it), storing every parameter unchanged, as
+      scikit-learn requires; ``fit(X)`` returning ``self`` and setting
+      ``n_components_``.
+    - ``transform(X)``: ``(n_samples, n_features)`` to ``(n_samples, n_components_)``,
+      deterministic. ``inverse_transform(Z)``: back to ``(n_samples, n_features)``;
+      without it, no reconstruction metric.
+    - ``score_samples(X)``: the per-sample log-likelihood in nats (natural log, every
+      constant kept, so that values compare across methods), higher is better;
+      ``score(X)`` is its mean. A method whose score is a lower bound (an ELBO) sets
+      ``likelihood_is_bound = True``; one without a likelihood sets
+      ``has_likelihood = False`` and its score is not reported.
+    - ``_count_parameters()``: the fitted scalars needed to encode and decode, which
+      ``n_parameters_`` returns.
+
+    What it inherits: ``reconstruction_error``, ``score``, ``interpolate``,
+    ``get_feature_names_out`` and ``_validate_input`` / ``_validate_codes``, which apply
+    the dtype rule: float32 input gives float32 output and float64 gives float64; any
+    other numeric input is computed in float64.
     """
 
-    #: Whether ``score_samples`` is a log-likelihood or ELBO in nats. A runner reads it
-    #: to know which methods have a likelihood to report (the AE does not).
+    #: Whether ``score_samples`` is a log-likelihood (or a lower bound on one) in nats.
     has_likelihood: bool = True
+    #: Whether that log-likelihood is a lower bound (an ELBO) rather than exact.
+    likelihood_is_bound: bool = False
+    #: Whether a ``verbose`` parameter draws a progress bar (the runner turns it on).
+    shows_progress: bool = False
 
     def _validate_input(
         self, X: ArrayLike, *, reset: bool, ensure_all_finite: bool = True

@@ -7,13 +7,13 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from dimred._base import ReducerMixin
 from dimred._networks import ACTIVATIONS, OUTPUT_ACTIVATIONS, AutoencoderNetwork
+from dimred._sklearn_compat import Interval, StrOptions, _fit_context
 from dimred._training import TrainingConfig, train
 
 #: Rows per forward pass at inference: bounds memory, whatever the size of X.
@@ -46,6 +46,8 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
     }
+
+    shows_progress = True
 
     #: Set by subclasses: does the encoder output a mean and a log-variance?
     _variational = False

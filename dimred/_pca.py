@@ -7,11 +7,11 @@ from numbers import Integral
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.decomposition import PCA as _SklearnPCA
-from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from dimred._base import ReducerMixin
 from dimred._ppca import ppca_log_likelihood
+from dimred._sklearn_compat import Interval, RealNotInt, StrOptions
 
 
 class PCA(ReducerMixin, _SklearnPCA):

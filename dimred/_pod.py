@@ -6,9 +6,8 @@ from numbers import Integral, Real
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
@@ -17,6 +16,7 @@ from dimred._blocks import blocks
 from dimred._out_of_core import file_mapping, is_dask_array, is_out_of_core, release
 from dimred._pod_solvers import Modes, gram_fits, leading_modes, randomized_modes
 from dimred._ppca import ppca_log_likelihood
+from dimred._sklearn_compat import Interval, RealNotInt, StrOptions, _fit_context
 
 
 class POD(ReducerMixin, BaseEstimator):

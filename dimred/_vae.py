@@ -10,11 +10,11 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state, check_scalar
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from dimred._networks import OUTPUT_ACTIVATIONS
 from dimred._neural import NeuralReducer
+from dimred._sklearn_compat import Interval, StrOptions
 
 #: Posterior draws per sample in ``score_samples``.
 ELBO_SAMPLES = 16
@@ -88,6 +88,7 @@ feature_names_in_, device_
         "dynamic_binarization": ["boolean"],
     }
     _variational = True
+    likelihood_is_bound = True  # score is the ELBO
 
     def __init__(
         self,

@@ -56,8 +56,11 @@ def signature(n_features: int, codes: np.ndarray) -> ModelSignature:
     )
 
 
-def log_estimator(estimator: Any, X_example: np.ndarray, name: str = "model") -> str:
-    """Log ``estimator`` to the active run; returns the model URI."""
+def log_estimator(estimator: Any, X_example: np.ndarray, name: str = "model",
+                  code_paths: list[str] | None = None) -> str:
+    """Log ``estimator`` to the active run; returns the model URI. ``code_paths``: files
+    or folders holding the estimator's module when it is not installed (MLflow puts them
+    on ``sys.path`` when it loads the model)."""
     example = np.ascontiguousarray(X_example[:5])
     codes = np.asarray(estimator.transform(example))
     with tempfile.TemporaryDirectory() as folder:
@@ -68,17 +71,19 @@ def log_estimator(estimator: Any, X_example: np.ndarray, name: str = "model") ->
             # No input example on purpose: MLflow would run the model on it while logging
             # in every cell; the signature says what the input is.
             warnings.filterwarnings("ignore", message=".*input example was not provided")
-            info = _log_model(name, path, codes, example.shape[1])
+            info = _log_model(name, path, codes, example.shape[1], code_paths)
     return info.model_uri
 
 
-def _log_model(name: str, estimator_path: Path, codes: np.ndarray, n_features: int):
+def _log_model(name: str, estimator_path: Path, codes: np.ndarray, n_features: int,
+               code_paths: list[str] | None):
     return mlflow.pyfunc.log_model(
         name=name,
         python_model=str(_CODE),
         artifacts={"estimator": str(estimator_path)},
         model_config={"dtype": codes.dtype.name},
         signature=signature(n_features, codes),
+        code_paths=code_paths,
         # Stated, not inferred: inference imports the model in a subprocess (seconds).
         pip_requirements=[f"dimred=={dimred.__version__}"],
     )

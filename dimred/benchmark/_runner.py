@@ -14,26 +14,28 @@ import fnmatch
 import sys
 import tempfile
 import time
-import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
 import mlflow
 import numpy as np
-from mlflow.entities import Metric
-from sklearn.utils import Bunch
-from tqdm.auto import tqdm
+from mlflow.entities import Metric as LoggedMetric
 
-from dimred.benchmark import _memory
+from dimred.benchmark import _distributed, _in_process, _memory
+from dimred.benchmark._cell import (
+    CellContext,
+    datasets_for,
+    execute_cell,
+    forget_process_state,
+    tracker_for,
+)
 from dimred.benchmark._environment import environment_tags, process_tags
-from dimred.benchmark._evaluation import CellResult, fit_and_evaluate
-from dimred.benchmark._model import log_estimator
-from dimred.benchmark._suite import Cell, Suite, SuiteError
+from dimred.benchmark._suite import Suite, SuiteError
 from dimred.benchmark._tracking import BATCH_LIMIT, SuiteTracker
-from dimred.datasets import load_dataset
-from dimred.datasets._registry import PREPROCESSING_OPTIONS
+from dimred.schema import Metric, Param, Tag
 
 
 @dataclass
@@ -64,21 +66,6 @@ class SuiteSummary:
                          + ", ".join(self.running_elsewhere))
         lines += [f"FAILED {name}: {error}" for name, error in self.failed.items()]
         return "\n".join(lines)
-
-
-class DatasetCache:
-    """Each dataset loaded once per invocation, by its options."""
-
-    def __init__(self, data_home: str | Path | None):
-        self.data_home, self._loaded = data_home, {}
-
-    def __call__(self, options: dict) -> Bunch:
-        key = repr(sorted(options.items()))
-        if key not in self._loaded:
-            options = dict(options)
-            self._loaded[key] = load_dataset(options.pop("source"), data_home=self.data_home,
-                                             **options)
-        return self._loaded[key]
 
 
 def run_suite(
@@ -137,8 +124,19 @@ def run_suite(
         If the tracking store fails; finished cells stay logged, the current one is
         re-run next time.
     """
-    datasets = DatasetCache(data_home)
-    widths = {label: datasets(options).X_train.shape[1]
+    try:
+        return _run(suite, tracking_uri, experiment, data_home, only, dry_run, progress,
+                    scheduler, out, summarise)
+    finally:
+        forget_process_state()
+
+
+def _run(suite, tracking_uri, experiment, data_home, only, dry_run, progress, scheduler,
+         out, summarise) -> SuiteSummary:
+    data_home = None if data_home is None else str(data_home)
+    datasets = datasets_for(data_home)
+    search_path = str(suite.path.parent.resolve())
+    widths = {label: datasets(options, search_path).X_train.shape[1]
               for label, options in suite.datasets.items()}
     every_cell = suite.cells(widths)
     cells = [cell for cell in every_cell
@@ -147,7 +145,7 @@ def run_suite(
         examples = ", ".join(cell.run_name for cell in every_cell[:3])
         raise SuiteError(f"--only {only!r} matches none of the suite's {len(every_cell)} "
                          f"cells (run names look like {examples}); nothing was run.")
-    tracker = SuiteTracker(tracking_uri or mlflow.get_tracking_uri(), experiment or suite.name)
+    tracker = tracker_for(tracking_uri or mlflow.get_tracking_uri(), experiment or suite.name)
     _memory.settle()  # the one full collection, before the cells: see _memory.settle
     summary = SuiteSummary()
     if dry_run:
@@ -163,7 +161,7 @@ def run_suite(
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     summary.parent_run_id = tracker.start_parent(
         f"{suite.name} {started}",
-        tags={**environment_tags(), **process_tags(), "dimred.suite": suite.name},
+        tags={**environment_tags(), **process_tags(), Tag.SUITE: suite.name},
         params={"suite": str(suite.path), "n_cells": len(cells), "only": only or "*",
                 "scheduler": scheduler or "in-process"},
     )
@@ -177,15 +175,12 @@ def run_suite(
         else:
             to_run.append(cell)
     status = "KILLED"
+    work = partial(execute_cell, CellContext(tracker.uri, tracker.experiment,
+                                             summary.parent_run_id, data_home, progress))
+    execute = (_in_process.execute if scheduler is None
+               else partial(_distributed.execute, address=scheduler))
     try:
-        if scheduler is None:
-            outcomes = _run_in_process(to_run, datasets, tracker, summary.parent_run_id,
-                                       suite.name, progress)
-        else:
-            from dimred.benchmark._distributed import run_on_dask
-
-            outcomes = run_on_dask(to_run, scheduler, run_cell, DatasetCache, tracker,
-                                   summary.parent_run_id, data_home, suite.name, progress)
+        outcomes = execute(to_run, work, label=suite.name, progress=progress)
         for cell in to_run:
             outcome, message = outcomes[cell.run_name]
             if outcome == "finished":
@@ -205,7 +200,8 @@ def run_suite(
 
 
 #: Leaderboard metrics logged on the parent run, per dataset, method and k.
-SUMMARY_METRICS = ("test_mse", "test_relative_error", "test_elbo", "fit_seconds")
+SUMMARY_METRICS = (Metric.TEST_MSE, Metric.TEST_RELATIVE_ERROR, Metric.TEST_ELBO,
+                   Metric.FIT_SECONDS)
 
 
 def _log_suite_summary(tracker: SuiteTracker, parent_id: str) -> None:
@@ -217,9 +213,10 @@ def _log_suite_summary(tracker: SuiteTracker, parent_id: str) -> None:
 
     runs = load_runs(tracker.uri, [tracker.experiment])
     finished = runs[runs.status == "FINISHED"]
-    means = finished.groupby(["dataset", "method", "n_components"])[list(SUMMARY_METRICS)].mean()
+    means = finished.groupby([Param.DATASET, Param.METHOD, Param.N_COMPONENTS])[
+        list(SUMMARY_METRICS)].mean()
     now = int(time.time() * 1000)
-    metrics = [Metric(f"{dataset}/{method}/k{k}/{name}", float(value), now, 0)
+    metrics = [LoggedMetric(f"{dataset}/{method}/k{k}/{name}", float(value), now, 0)
                for (dataset, method, k), row in means.iterrows()
                for name, value in row.items() if np.isfinite(value)]
     with tempfile.TemporaryDirectory() as folder, tracker.errors():
@@ -227,112 +224,3 @@ def _log_suite_summary(tracker: SuiteTracker, parent_id: str) -> None:
         tracker.client.log_artifacts(parent_id, folder, "report")
         for start in range(0, len(metrics), BATCH_LIMIT):
             tracker.client.log_batch(parent_id, metrics=metrics[start:start + BATCH_LIMIT])
-
-
-def _run_in_process(cells, datasets, tracker, parent_id, name, progress) -> dict:
-    outcomes = {}
-    bar = tqdm(cells, desc=name, unit="cell", disable=not progress)
-    for cell in bar:
-        bar.set_postfix_str(cell.run_name)
-        outcomes[cell.run_name] = run_cell(cell, datasets(cell.dataset_options), tracker,
-                                           parent_id, progress)
-    return outcomes
-
-
-def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, progress: bool,
-             tags: dict[str, str] | None = None) -> tuple[str, str]:
-    """Claim one cell and run it into a new run of its own: ``("finished", "")``,
-    ``("failed", error)``, or ``("skipped" | "running_elsewhere", "")`` when another
-    process finished or holds the cell (see :meth:`SuiteTracker.claim_cell`).
-
-    A failure inside fit or evaluation closes the run FAILED with its traceback; an
-    interrupt closes it KILLED and propagates; a tracking failure propagates as
-    TrackingError.
-    """
-    start = time.perf_counter()
-    _memory.settle()
-    estimator = cell.build_estimator()
-    if "verbose" in estimator.get_params():
-        estimator.set_params(verbose=progress)  # the inner training bar
-    run_id, claim = tracker.claim_cell(
-        parent_id, cell.run_name, cell.config_hash,
-        tags={"dimred.suite_cell": cell.run_name, **environment_tags(), **process_tags(),
-              **(tags or {})},
-    )
-    if run_id is None:
-        return _LOST_CLAIM[claim], ""
-    with tracker.errors():
-        mlflow.log_params(_params(cell, data, estimator))
-    try:
-        result = fit_and_evaluate(
-            estimator, data, n_importance_samples=cell.evaluation["n_importance_samples"]
-        )
-    except Exception as error:
-        with tracker.errors():
-            mlflow.log_text(traceback.format_exc(), "traceback.txt")
-            mlflow.set_tag("dimred.error", f"{type(error).__name__}: {error}"[:5000])
-        tracker.end_cell("FAILED")
-        return "failed", f"{type(error).__name__}: {error}"
-    except BaseException:
-        tracker.end_cell("KILLED")  # Ctrl-C: the run is closed, not left RUNNING
-        raise
-    claim = tracker.holds_claim(run_id, cell.config_hash)
-    if claim != "won":  # a rival's claim, in flight when ours was checked, was earlier
-        tracker.withdraw(run_id)
-        return _LOST_CLAIM[claim], ""
-    _log_result(cell, data, estimator, result, tracker, run_id)
-    with tracker.errors():
-        # Wall time of the whole cell: minus fit and evaluation, the runner's overhead.
-        mlflow.log_metric("cell_seconds", time.perf_counter() - start)
-    tracker.end_cell("FINISHED")
-    return "finished", ""
-
-
-#: Outcome of a cell whose claim lost, by what the store held.
-_LOST_CLAIM = {"finished": "skipped", "running": "running_elsewhere"}
-
-
-def _params(cell: Cell, data: Bunch, estimator) -> dict:
-    dataset_options = {
-        f"dataset.{key}": value
-        for key, value in {**cell.dataset_options, **data.get("description", {})}.items()
-        if key not in PREPROCESSING_OPTIONS
-    }
-    schema = {
-        "dataset": cell.dataset,
-        "method": cell.method,
-        "estimator": cell.estimator,
-        "n_components": cell.n_components,
-        "seed": cell.seed,
-        "n_features": data.X_train.shape[1],
-        **data.preprocessing,
-        **dataset_options,
-        **cell.evaluation,
-    }
-    hyperparameters = {
-        # A hyper-parameter named like a schema key (POD's `method`) is prefixed with the
-        # estimator's name rather than overwrite it.
-        (f"{cell.estimator}.{name}" if name in schema and name != "n_components" else name): value
-        for name, value in estimator.get_params().items()
-        if name != "verbose"
-    }
-    return {**schema, **hyperparameters}
-
-
-def _log_result(cell: Cell, data: Bunch, estimator, result: CellResult,
-                tracker: SuiteTracker, run_id: str) -> None:
-    with tracker.errors():
-        tracker.log_values(run_id, result.metrics, result.curves, result.tags)
-        for name, figure in result.figures.items():
-            mlflow.log_figure(figure, f"figures/{name}")
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "examples.npz"
-            np.savez_compressed(path, **result.examples)
-            mlflow.log_artifact(str(path))
-        # A dataset's digest hashes all of it (0.1 s for digits): once per invocation.
-        inputs = data.setdefault("mlflow_inputs", {})
-        for context, X in (("training", data.X_train), ("testing", data.X_test)):
-            if context not in inputs:
-                inputs[context] = mlflow.data.from_numpy(X, name=f"{cell.dataset}-{context}")
-        tracker.log_inputs(inputs)
-        mlflow.set_tag("dimred.model_uri", log_estimator(estimator, data.X_test))

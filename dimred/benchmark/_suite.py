@@ -16,10 +16,18 @@ sees only cells: an estimator class, its parameters and a dataset's options.
     n_train = 5000
 
     [methods.AE]                   # the table name labels the method
-    estimator = "AE"               # default: the label; one of dimred.ESTIMATORS
+    estimator = "AE"               # default: the label; see below
     datasets = ["mnist"]           # default: every dataset
     latent_sizes = [30]            # default: the suite's
     max_epochs = 20                # any other key is an estimator parameter
+
+    [methods.mine]
+    estimator = "my_method:MyReducer"   # module:Class, beside this file or installed
+
+An estimator is a built-in name (``dimred.ESTIMATORS``), a name an installed package
+registers in the ``dimred.methods`` entry-point group, or an import path
+``package.module:Class``; a dataset ``source`` is a built-in name, ``file:PATH`` or
+``package.module:function``. Import paths resolve in the suite file's folder first.
 """
 
 from __future__ import annotations
@@ -34,7 +42,8 @@ from typing import Any
 
 from sklearn.base import BaseEstimator
 
-from dimred import ESTIMATORS
+from dimred._plugins import resolve_method
+from dimred._sklearn_compat import validate_parameters
 from dimred.datasets._registry import PREPROCESSING_OPTIONS, loader_options
 
 _SUITE_KEYS = {"name", "latent_sizes", "seeds", "n_importance_samples", "description"}
@@ -58,6 +67,9 @@ class Cell:
     n_components: int
     seed: int
     evaluation: dict[str, Any]
+    #: Folder searched first for import paths (the suite's); not part of the result's
+    #: definition, so a suite folder can move without re-running its cells.
+    search_path: str | None = None
 
     @property
     def run_name(self) -> str:
@@ -65,7 +77,7 @@ class Cell:
 
     def build_estimator(self) -> BaseEstimator:
         """A fresh, unfitted estimator with this cell's parameters."""
-        estimator = ESTIMATORS[self.estimator](**self.params)
+        estimator = resolve_method(self.estimator, self.search_path)(**self.params)
         settings = {"n_components": self.n_components}
         if "random_state" in estimator.get_params():
             settings["random_state"] = self.seed
@@ -119,7 +131,7 @@ class Suite:
                     for seed in self.seeds:
                         cells.append(
                             Cell(dataset, options, method, spec["estimator"], spec["params"],
-                                 k, seed, self.evaluation)
+                                 k, seed, self.evaluation, str(self.path.parent.resolve()))
                         )
         return cells
 
@@ -158,11 +170,13 @@ def load_suite(path: str | Path) -> Suite:
     datasets = document.get("datasets")
     if not isinstance(datasets, dict) or not datasets:
         raise where.error("datasets", "a suite needs at least one [datasets.NAME] table")
-    datasets = {label: _dataset(label, spec, where) for label, spec in datasets.items()}
+    datasets = {label: _dataset(label, spec, where, path.parent)
+                for label, spec in datasets.items()}
     methods = document.get("methods")
     if not isinstance(methods, dict) or not methods:
         raise where.error("methods", "a suite needs at least one [methods.NAME] table")
-    methods = {label: _method(label, spec, datasets, where) for label, spec in methods.items()}
+    methods = {label: _method(label, spec, datasets, where, path.parent)
+               for label, spec in methods.items()}
     return Suite(
         name=header.get("name", path.stem),
         path=path,
@@ -174,7 +188,7 @@ def load_suite(path: str | Path) -> Suite:
     )
 
 
-def _dataset(label: str, spec: Any, where: _Locator) -> dict[str, Any]:
+def _dataset(label: str, spec: Any, where: _Locator, folder: Path) -> dict[str, Any]:
     table = f"datasets.{label}"
     if not isinstance(spec, dict):
         raise where.error(label, f"{table} must be a table")
@@ -183,7 +197,7 @@ def _dataset(label: str, spec: Any, where: _Locator) -> dict[str, Any]:
     if not isinstance(options["source"], str):
         raise where.error("source", f"{table}.source must be a string", table)
     try:
-        allowed = loader_options(options["source"]) | set(PREPROCESSING_OPTIONS)
+        allowed = loader_options(options["source"], folder) | set(PREPROCESSING_OPTIONS)
     except ValueError as error:
         key = "source" if "source" in spec else label
         raise where.error(key, f"{table}: {error}", table) from error
@@ -192,18 +206,25 @@ def _dataset(label: str, spec: Any, where: _Locator) -> dict[str, Any]:
     return options
 
 
-def _method(label: str, spec: Any, datasets: dict, where: _Locator) -> dict[str, Any]:
+def _method(label: str, spec: Any, datasets: dict, where: _Locator,
+            folder: Path) -> dict[str, Any]:
     table = f"methods.{label}"
     if not isinstance(spec, dict):
         raise where.error(label, f"{table} must be a table")
     params = dict(spec)
     estimator = params.pop("estimator", label)
-    if estimator not in ESTIMATORS:
-        raise where.error(
-            "estimator" if "estimator" in spec else label,
-            f"{table}: unknown estimator {estimator!r}; known: {sorted(ESTIMATORS)}",
-            table,
-        )
+    estimator_key = "estimator" if "estimator" in spec else label
+    if not isinstance(estimator, str):
+        raise where.error(estimator_key, f"{table}.estimator must be a string", table)
+    try:
+        cls = resolve_method(estimator, folder)
+        default = cls()
+    except (ImportError, TypeError, ValueError) as error:
+        raise where.error(estimator_key, f"{table}: {error}", table) from error
+    valid = default.get_params()
+    if "n_components" not in valid:
+        raise where.error(estimator_key, f"{table}: {estimator} has no n_components "
+                          "parameter, which the suite's latent_sizes set", table)
     restrict = params.pop("datasets", list(datasets))
     latent_sizes = params.pop("latent_sizes", None)
     if latent_sizes is not None:
@@ -211,7 +232,6 @@ def _method(label: str, spec: Any, datasets: dict, where: _Locator) -> dict[str,
     for name in restrict:
         if name not in datasets:
             raise where.error("datasets", f"{table}.datasets names unknown {name!r}", table)
-    valid = ESTIMATORS[estimator]().get_params()
     for key in params:
         if key not in valid or key in ("n_components", "random_state"):
             raise where.error(
@@ -221,7 +241,7 @@ def _method(label: str, spec: Any, datasets: dict, where: _Locator) -> dict[str,
                 table,
             )
     try:
-        ESTIMATORS[estimator](**params)._validate_params()
+        validate_parameters(cls(**params))
     except (TypeError, ValueError) as error:
         # sklearn's message names the parameter; point at it when it is in the table.
         culprit = next((key for key in params if f"'{key}'" in str(error)), label)

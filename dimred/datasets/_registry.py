@@ -13,6 +13,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils import Bunch
 
+from dimred._plugins import is_import_path, load_object
 from dimred.datasets._burgers import make_burgers
 from dimred.datasets._burgers_periodic import make_periodic_burgers
 from dimred.datasets._cylinder import make_cylinder
@@ -56,12 +57,32 @@ LOADERS: dict[str, Callable[..., Bunch]] = {
 PREPROCESSING_OPTIONS = ("n_train", "n_test", "scale01", "standardize", "binarize")
 
 
-def loader_options(source: str) -> set[str]:
+def loader_of(source: str, search_path: str | os.PathLike | None = None) -> Callable[..., Bunch]:
+    """The function that loads ``source``: a built-in name, ``file:PATH`` or an import
+    path ``package.module:function``, resolved in ``search_path`` first (see
+    :func:`dimred._plugins.load_object`).
+
+    Raises
+    ------
+    ValueError
+        If ``source`` names no loader.
+    """
+    if source.startswith("file:"):
+        return load_file
+    if source in LOADERS:
+        return LOADERS[source]
+    if is_import_path(source):
+        loader = load_object(source, search_path)
+        if not callable(loader):
+            raise ValueError(f"dataset source {source!r} is not a function")
+        return loader
+    raise ValueError(f"unknown dataset {source!r}; known: {sorted(LOADERS)}, file:PATH or "
+                     "package.module:function.")
+
+
+def loader_options(source: str, search_path: str | os.PathLike | None = None) -> set[str]:
     """The options the loader of ``source`` accepts, besides :data:`PREPROCESSING_OPTIONS`."""
-    loader = load_file if source.startswith("file:") else LOADERS.get(source)
-    if loader is None:
-        raise ValueError(f"unknown dataset {source!r}; known: {sorted(LOADERS)} or file:PATH.")
-    parameters = inspect.signature(loader).parameters
+    parameters = inspect.signature(loader_of(source, search_path)).parameters
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return {name for name, p in parameters.items() if p.kind in named} - {"data_home", "path"}
 
@@ -75,6 +96,7 @@ def load_dataset(
     scale01: bool = False,
     standardize: bool = False,
     binarize: bool | str = False,
+    search_path: str | os.PathLike | None = None,
     **options,
 ) -> Bunch:
     """Load a dataset by name and preprocess it, in this order: subset, scale, binarise.
@@ -83,8 +105,11 @@ def load_dataset(
     ----------
     source : str
         One of :data:`LOADERS` (``mnist``, ``fashion_mnist``, ``digits``, ``swiss_roll``,
-        ``s_curve``, ``burgers``, ``burgers_periodic``, ``cylinder``) or ``file:PATH``
-        (see :func:`load_file`).
+        ``s_curve``, ``burgers``, ``burgers_periodic``, ``cylinder``), ``file:PATH``
+        (see :func:`load_file`), or ``package.module:function``: a function returning a
+        Bunch like the built-in loaders' (``X_train``, ``X_test``, and optionally
+        ``y_train``, ``y_test``, ``image_shape``, ``name``), given ``data_home`` if it
+        takes it and the options below that are not preprocessing.
     data_home : str or path-like, default=None
         Folder holding ``mnist/``, ``fashion_mnist/``, ...; see :func:`get_data_home`.
     n_train, n_test : int, default=None
@@ -98,6 +123,9 @@ def load_dataset(
         samples both sets once. ``"dynamic"`` samples only the test set once and leaves
         the training set as probabilities, for estimators that resample each epoch
         (``VAE(dynamic_binarization=True)``), the protocol of Burda et al. (2015).
+    search_path : str or path-like, default=None
+        Folder searched first for the module of a ``package.module:function`` source
+        (a suite's own folder).
     **options
         Passed to the loader (e.g. ``n_samples`` / ``n_features`` for the manifolds,
         ``n_grid`` / ``train_grid`` for ``burgers``, ``test`` / ``key`` for files).
@@ -113,19 +141,28 @@ def load_dataset(
         raise ValueError("scale01 and standardize are exclusive; choose one.")
     if binarize not in BINARIZE_OPTIONS:
         raise ValueError(f"binarize must be one of {BINARIZE_OPTIONS}, got {binarize!r}.")
-    unknown = set(options) - loader_options(source)
+    accepted = loader_options(source, search_path)
+    unknown = set(options) - accepted
     if unknown:
         raise TypeError(
             f"dataset {source!r} has no option(s) {sorted(unknown)}; it takes "
-            f"{sorted(loader_options(source)) + list(PREPROCESSING_OPTIONS)}."
+            f"{sorted(accepted) + list(PREPROCESSING_OPTIONS)}."
         )
+    loader = loader_of(source, search_path)
     if source.startswith("file:"):
         data = load_file(source.removeprefix("file:"), **options)
-    elif "data_home" in inspect.signature(LOADERS[source]).parameters:
-        data = LOADERS[source](data_home, **options)
+    elif "data_home" in inspect.signature(loader).parameters:
+        data = loader(data_home=data_home, **options)
     else:
-        data = LOADERS[source](**options)
+        data = loader(**options)
+    if not isinstance(data, dict) or "X_train" not in data or "X_test" not in data:
+        raise TypeError(f"dataset {source!r} returned {type(data).__name__}, not a Bunch "
+                        "with X_train and X_test.")
+    data = Bunch(**data)
+    data.setdefault("name", source)
     data.setdefault("description", {})
+    for key in ("y_train", "y_test", "image_shape"):
+        data.setdefault(key, None)
     _keep_first(data, "train", n_train)
     _keep_first(data, "test", n_test)
     if scale01 or standardize:

@@ -1,0 +1,145 @@
+"""Methods and data sets from outside dimred: import paths and entry points.
+
+A method is named in a suite by one of
+
+- a built-in name (``"POD"``, see :data:`dimred.ESTIMATORS`);
+- a short name an installed package registers in the entry-point group
+  :data:`ENTRY_POINT_GROUP` (``dimred.methods``), ``my_method = "my_package.module:Class"``;
+- an import path ``"package.module:Class"``.
+
+An import path resolves against a search folder first (a suite's own folder), then the
+installed packages, so that a method or a data set can be one file beside the suite.
+Resolution takes strings only: a cell carries the path and the folder, and a Dask worker
+resolves them again, so nothing is pickled by value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+from collections.abc import Iterator
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+#: Entry-point group through which installed packages register methods by short name.
+ENTRY_POINT_GROUP = "dimred.methods"
+
+
+def is_import_path(spec: str) -> bool:
+    """Whether ``spec`` reads ``module:attribute``."""
+    module, colon, attribute = spec.partition(":")
+    return bool(colon and module and attribute)
+
+
+def registered_methods() -> dict[str, str]:
+    """Short name -> import path of every method installed packages register."""
+    return {point.name: point.value for point in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def resolve_method(spec: str, search_path: str | Path | None = None) -> type:
+    """The estimator class a suite's ``estimator = spec`` names.
+
+    Raises
+    ------
+    ValueError
+        If ``spec`` is neither a built-in, a registered name nor an import path, or its
+        module or class cannot be imported (the message says why).
+    TypeError
+        If it names something that is not an estimator class (a class with ``fit``,
+        ``transform``, ``get_params`` and ``set_params``).
+    """
+    import dimred
+
+    if spec in dimred._ESTIMATOR_MODULES:
+        return getattr(dimred, spec)
+    path = spec if is_import_path(spec) else registered_methods().get(spec)
+    if path is None:
+        known = sorted({*dimred._ESTIMATOR_MODULES, *registered_methods()})
+        raise ValueError(f"unknown estimator {spec!r}: not one of {known} (built-in or "
+                         f"registered in {ENTRY_POINT_GROUP!r}), nor 'module:Class'")
+    estimator = load_object(path, search_path)
+    missing = [name for name in ("fit", "transform", "get_params", "set_params")
+               if not callable(getattr(estimator, name, None))]
+    if not isinstance(estimator, type) or missing:
+        what = "a class" if isinstance(estimator, type) else type(estimator).__name__
+        raise TypeError(f"{path} is not an estimator class: it is {what}"
+                        + (f" without {', '.join(missing)}" if missing else ""))
+    return estimator
+
+
+def load_object(path: str, search_path: str | Path | None = None) -> Any:
+    """The object ``path = "package.module:name"`` names, importing its module from
+    ``search_path`` when the module lives there, else from the installed packages.
+
+    Raises
+    ------
+    ValueError
+        If the module cannot be imported or has no such attribute.
+    """
+    if not is_import_path(path):
+        raise ValueError(f"{path!r} is not an import path 'package.module:name'")
+    module_name, _, attribute = path.partition(":")
+    try:
+        module = _import(module_name, search_path)
+    except ImportError as error:
+        where = f" (searched {search_path} first)" if search_path else ""
+        raise ValueError(f"cannot import module {module_name!r}{where}: {error}") from error
+    try:
+        target = module
+        for part in attribute.split("."):
+            target = getattr(target, part)
+    except AttributeError as error:
+        raise ValueError(f"module {module_name!r} ({module.__file__}) has no "
+                         f"{attribute!r}") from error
+    return target
+
+
+def local_source(cls: type, search_path: str | Path | None) -> Path | None:
+    """The file or package folder under ``search_path`` that defines ``cls``'s top-level
+    module (what a saved model must carry to be loaded elsewhere), or None when ``cls``
+    comes from an installed package."""
+    if search_path is None:
+        return None
+    top = cls.__module__.partition(".")[0]
+    module = sys.modules.get(top)
+    file = getattr(module, "__file__", None)
+    if file is None:
+        return None
+    file = Path(file).resolve()
+    folder = Path(search_path).resolve()
+    if file.parent == folder:
+        return file
+    if file.parent.parent == folder and file.name == "__init__.py":
+        return file.parent
+    return None
+
+
+def _import(module_name: str, search_path: str | Path | None):
+    top = module_name.partition(".")[0]
+    if search_path is None or not _defines(Path(search_path), top):
+        return importlib.import_module(module_name)
+    folder = Path(search_path).resolve()
+    loaded = sys.modules.get(top)
+    if loaded is not None:
+        origin = Path(getattr(loaded, "__file__", "") or "").resolve()
+        if folder not in origin.parents:
+            raise ImportError(f"a module named {top!r} is already imported from {origin}; "
+                              f"rename the one in {folder}")
+    with _first_on_path(folder):
+        return importlib.import_module(module_name)
+
+
+def _defines(folder: Path, top: str) -> bool:
+    return (folder / f"{top}.py").is_file() or (folder / top).is_dir()
+
+
+@contextlib.contextmanager
+def _first_on_path(folder: Path) -> Iterator[None]:
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(folder))
