@@ -18,6 +18,9 @@ from dimred._sklearn_compat import Interval, StrOptions
 
 #: Posterior draws per sample in ``score_samples``.
 ELBO_SAMPLES = 16
+#: A latent unit is active when its posterior mean varies over the data by more than
+#: this (variance, in the prior's unit); Burda et al. (2015).
+ACTIVE_UNIT_THRESHOLD = 0.01
 _ELBO_SALT = 0
 #: (importance samples x rows) decoded per forward pass in ``log_likelihood``.
 _IWAE_CHUNK = 2**15
@@ -240,6 +243,43 @@ feature_names_in_, device_
             return self._log_px(network, x, z).mean(0) - _kl_to_prior(mean, log_variance)
 
         return self._map(X, elbo, batch=max(1, _IWAE_CHUNK // ELBO_SAMPLES))
+
+    def latent_diagnostics(self, X: ArrayLike) -> dict[str, float]:
+        """How the model uses its latent space on ``X``: the split of the ELBO into rate
+        and distortion, and the number of active units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        diagnostics : dict
+            ``active_units``: latent dimensions ``j`` with ``Cov_x(E_q[z_j]) > 0.01``
+            (Burda et al. 2015); the others have collapsed to the prior and carry no
+            information about ``x``. ``rate``: ``KL(q(z|x) || p(z))``, nats per sample,
+            the information the code carries. ``distortion``: ``-E_q log p(x|z)``,
+            nats per sample, with the draws of :meth:`score_samples`, so that
+            ``-(rate + distortion)`` is the mean of ``score_samples(X)``.
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        self._check_data(X)
+
+        def rate_and_distortion(network, x, rows):
+            mean, log_variance = self._encode(network, x)
+            noise = self._row_noise(X[rows], ELBO_SAMPLES, _ELBO_SALT, x)
+            z = mean + torch.exp(0.5 * log_variance) * noise
+            distortion = -self._log_px(network, x, z).mean(0)
+            return torch.stack([_kl_to_prior(mean, log_variance), distortion, *mean.T], 1)
+
+        values = self._map(X, rate_and_distortion, batch=max(1, _IWAE_CHUNK // ELBO_SAMPLES))
+        variances = np.var(values[:, 2:], axis=0, dtype=np.float64)
+        return {
+            "active_units": int(np.sum(variances > ACTIVE_UNIT_THRESHOLD)),
+            "rate": float(np.mean(values[:, 0], dtype=np.float64)),
+            "distortion": float(np.mean(values[:, 1], dtype=np.float64)),
+        }
 
     def log_likelihood(
         self, X: ArrayLike, n_importance_samples: int = 1000, random_state=None

@@ -16,6 +16,8 @@ import json
 
 from mlflow.tracking import MlflowClient
 
+from dimred.schema import CELL_KIND, Metric, Param, Tag
+
 #: The experiment kind of MLflow's model-training (not GenAI) view.
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 
@@ -24,8 +26,9 @@ VIEW_KEY = "dimred-comparison"
 _VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
 
 #: The table's columns: what a cell is, then what it measured.
-VIEW_PARAMS = ("method", "dataset", "n_components", "seed")
-VIEW_METRICS = ("test_mse", "test_relative_error", "test_elbo", "fit_seconds")
+VIEW_PARAMS = (Param.METHOD, Param.DATASET, Param.N_COMPONENTS, Param.SEED)
+VIEW_METRICS = (Metric.TEST_MSE, Metric.TEST_RELATIVE_ERROR, Metric.TEST_ELBO,
+                Metric.FIT_SECONDS)
 
 
 def view_tags() -> dict[str, str]:
@@ -33,7 +36,7 @@ def view_tags() -> dict[str, str]:
     columns = ([f"params.`{name}`" for name in VIEW_PARAMS]
                + [f"metrics.`{name}`" for name in VIEW_METRICS])
     state = {
-        "searchFilter": "tags.`dimred.kind` = 'cell'",
+        "searchFilter": f"tags.`{Tag.KIND}` = '{CELL_KIND}'",
         "orderByKey": "attributes.start_time",
         "orderByAsc": True,
         "selectedColumns": columns,

@@ -14,35 +14,36 @@ import sklearn
 import torch
 
 import dimred
+from dimred.schema import Tag
 
 
 @cache
 def environment_tags() -> dict[str, str]:
     """Tags that make a run's figures interpretable and reproducible."""
     tags = {
-        "dimred.version": dimred.__version__,
-        "dimred.torch_version": torch.__version__,
-        "dimred.sklearn_version": sklearn.__version__,
-        "dimred.numpy_version": np.__version__,
-        "dimred.python_version": platform.python_version(),
-        "dimred.cpu": cpu_name(),
-        "dimred.cpu_count": str(os.cpu_count()),
-        "dimred.threads": str(torch.get_num_threads()),
-        "dimred.gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else "none",
-        "dimred.host": socket.gethostname(),
+        Tag.VERSION: dimred.__version__,
+        Tag.TORCH_VERSION: torch.__version__,
+        Tag.SKLEARN_VERSION: sklearn.__version__,
+        Tag.NUMPY_VERSION: np.__version__,
+        Tag.PYTHON_VERSION: platform.python_version(),
+        Tag.CPU: cpu_name(),
+        Tag.CPU_COUNT: str(os.cpu_count()),
+        Tag.THREADS: str(torch.get_num_threads()),
+        Tag.GPU: torch.cuda.get_device_name() if torch.cuda.is_available() else "none",
+        Tag.HOST: socket.gethostname(),
     }
     commit = git_commit()
     if commit:
-        tags["dimred.git_commit"] = commit
+        tags[Tag.GIT_COMMIT] = commit
     return tags
 
 
 def process_tags() -> dict[str, str]:
     """Identify this process, so that a later run can tell whether it is still alive."""
     return {
-        "dimred.host": socket.gethostname(),
-        "dimred.pid": str(os.getpid()),
-        "dimred.process_start": process_start(os.getpid()) or "",
+        Tag.HOST: socket.gethostname(),
+        Tag.PID: str(os.getpid()),
+        Tag.PROCESS_START: process_start(os.getpid()) or "",
     }
 
 

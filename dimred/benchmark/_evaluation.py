@@ -1,8 +1,11 @@
-"""Fitting and measuring one estimator on one dataset, through the shared contract only.
+"""Fitting and measuring one estimator on one dataset, through what it can do only.
 
-Nothing here knows a particular method: the likelihood comes from ``score`` when the
-estimator declares ``has_likelihood``, the importance-weighted estimate from a
-``log_likelihood`` method when there is one, training curves from ``loss_curve_``.
+Nothing here knows a particular method: :func:`dimred.capabilities.capabilities` says
+which measurements apply (reconstruction errors with ``inverse_transform``, a likelihood
+when ``score`` is one, importance sampling with ``log_likelihood``, samples with
+``sample``, latent diagnostics with ``latent_diagnostics``, curves from
+``loss_curve_``), and what a method cannot do is left out, never an error. Metric names
+come from :mod:`dimred.schema`.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from sklearn.base import clone
 from sklearn.metrics import explained_variance_score, mean_squared_error
 from sklearn.utils import Bunch
 
 from dimred.benchmark import _figures, _memory, _modal
+from dimred.capabilities import Capabilities, capabilities
+from dimred.schema import Metric, Tag
 
 #: Rows transformed once, untimed, before timing: first-call costs (allocations, lazy
 #: initialisation, a cast copy of the network) are not throughput.
@@ -25,6 +31,9 @@ WARMUP_ROWS = 256
 
 #: Test rows kept as examples (reconstructions, samples) for figures and reports.
 EXAMPLE_ROWS = 16
+
+#: Estimator classes this process has already fitted once (see :func:`warm_up`).
+_WARMED: set[type] = set()
 
 
 @dataclass
@@ -44,68 +53,93 @@ class CellResult:
 def fit_and_evaluate(estimator: Any, data: Bunch, *, n_importance_samples: int) -> CellResult:
     """Fit ``estimator`` on ``data.X_train`` and measure it on ``data.X_test``.
 
-    Metrics: ``train_mse`` / ``test_mse`` (mean squared error per entry),
-    ``test_sse_per_sample`` (squared error summed over features, averaged over samples),
-    ``test_relative_error`` (``||X - X_hat||_F / ||X||_F``, the measure of model
-    reduction; above 1 is worse than predicting zero),
-    ``test_explained_variance``, ``test_elbo`` (nats per sample; exact pPCA likelihood
-    for linear methods), ``test_log_likelihood`` (importance-weighted, k =
-    ``n_importance_samples``), ``fit_seconds``, ``fit_samples_per_s`` (training rows per
-    second of fit), ``transform_samples_per_s``, ``inverse_transform_samples_per_s``,
-    ``peak_memory_mb`` (the resident memory the fit added at its peak, above what the
-    process held before; see :mod:`._memory`), ``evaluation_peak_memory_mb`` (the same
-    for the metrics' computations, throughput timing included), ``n_parameters`` and
-    ``evaluation_seconds`` (everything after the fit, figures included).
+    The metrics are those of :class:`dimred.schema.Metric` that the estimator's
+    capabilities allow; the fit is timed after :func:`warm_up`.
     """
     X_train, X_test = data.X_train, data.X_test
+    warm_up(estimator, X_train)
     with _memory.MemoryGrowth() as fit_memory:
         start = time.perf_counter()
         estimator.fit(X_train)
         fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     with _memory.MemoryGrowth() as evaluation_memory:
-        metrics, codes_train, codes, reconstruction = _measure(
+        can, metrics, codes_train, codes, reconstruction = _measure(
             estimator, X_train, X_test, n_importance_samples)
-    metrics.update(fit_seconds=fit_seconds, fit_samples_per_s=X_train.shape[0] / fit_seconds,
-                   peak_memory_mb=fit_memory.megabytes,
-                   evaluation_peak_memory_mb=evaluation_memory.megabytes)
+    metrics.update({Metric.FIT_SECONDS: fit_seconds,
+                    Metric.FIT_SAMPLES_PER_S: X_train.shape[0] / fit_seconds,
+                    Metric.PEAK_MEMORY_MB: fit_memory.megabytes,
+                    Metric.EVALUATION_PEAK_MEMORY_MB: evaluation_memory.megabytes})
 
     result = CellResult(metrics={k: float(v) for k, v in metrics.items()})
-    for attribute, curve in (("loss_curve_", "train_loss"),
-                             ("validation_scores_", "validation_score")):
+    for attribute, curve in (("loss_curve_", Metric.TRAIN_LOSS),
+                             ("validation_scores_", Metric.VALIDATION_SCORE)):
         if getattr(estimator, attribute, None) is not None:
             result.curves[curve] = [float(v) for v in getattr(estimator, attribute)]
     if hasattr(estimator, "device_"):
-        result.tags["dimred.device"] = str(estimator.device_)
-    result.examples = _examples(estimator, data, codes_train, codes, reconstruction)
+        result.tags[Tag.DEVICE] = str(estimator.device_)
+    if can.likelihood is not None:
+        result.tags[Tag.LIKELIHOOD] = can.likelihood
+    result.examples = _examples(estimator, data, can, codes_train, codes, reconstruction)
     result.figures = _cell_figures(estimator, data, codes, result.examples)
-    result.metrics["evaluation_seconds"] = time.perf_counter() - start
+    result.metrics[Metric.EVALUATION_SECONDS] = time.perf_counter() - start
     return result
 
 
+def warm_up(estimator: Any, X: np.ndarray, n_rows: int = 64) -> None:
+    """Fit a clone of ``estimator`` on ``n_rows`` rows, untimed, the first time this
+    process meets its class: the first fit of a process pays one-off costs (torch's
+    thread pools and kernels, lazy imports) that are not the method's and would make
+    fit time fall with k. Best effort: a method that cannot fit so few rows is timed
+    without it, and its real fit reports any error."""
+    if type(estimator) in _WARMED:
+        return
+    _WARMED.add(type(estimator))
+    try:
+        clone(estimator).set_params(**_quiet(estimator)).fit(X[:n_rows])
+    except Exception:  # best effort, see the docstring: the timed fit reports errors
+        pass
+
+
+def _quiet(estimator: Any) -> dict[str, Any]:
+    return {"verbose": False} if "verbose" in estimator.get_params() else {}
+
+
 def _measure(estimator, X_train, X_test, n_importance_samples: int):
-    """The metrics of a fitted estimator, and the codes and reconstruction behind them."""
+    """The capabilities of a fitted estimator, its metrics, and the codes and
+    reconstruction behind them (None without ``inverse_transform``)."""
     codes = estimator.transform(X_test)
-    reconstruction = estimator.inverse_transform(codes)
+    can = capabilities(estimator, codes)
     codes_train = estimator.transform(X_train)
-    metrics = {
-        "train_mse": mean_squared_error(X_train, estimator.inverse_transform(codes_train)),
-        "test_mse": mean_squared_error(X_test, reconstruction),
-        "test_sse_per_sample": float(((X_test - reconstruction) ** 2).sum(axis=1).mean()),
-        "test_relative_error": relative_error(X_test, reconstruction),
-        "test_explained_variance": explained_variance_score(
-            X_test, reconstruction, multioutput="variance_weighted"),
-        "n_parameters": estimator.n_parameters_,
-    }
-    if getattr(estimator, "has_likelihood", False):
-        metrics["test_elbo"] = estimator.score(X_test)
-    if hasattr(estimator, "log_likelihood"):
-        metrics["test_log_likelihood"] = float(np.mean(estimator.log_likelihood(
+    metrics: dict[str, float] = {}
+    reconstruction = None
+    if can.reconstructs:
+        reconstruction = estimator.inverse_transform(codes)
+        metrics.update({
+            Metric.TRAIN_MSE: mean_squared_error(
+                X_train, estimator.inverse_transform(codes_train)),
+            Metric.TEST_MSE: mean_squared_error(X_test, reconstruction),
+            Metric.TEST_SSE_PER_SAMPLE: float(((X_test - reconstruction) ** 2).sum(1).mean()),
+            Metric.TEST_RELATIVE_ERROR: relative_error(X_test, reconstruction),
+            Metric.TEST_EXPLAINED_VARIANCE: explained_variance_score(
+                X_test, reconstruction, multioutput="variance_weighted"),
+        })
+        metrics[Metric.INVERSE_TRANSFORM_SAMPLES_PER_S] = samples_per_second(
+            estimator.inverse_transform, codes)
+    if can.counts_parameters:
+        metrics[Metric.N_PARAMETERS] = estimator.n_parameters_
+    if can.likelihood is not None:
+        metrics[Metric.TEST_ELBO] = estimator.score(X_test)
+    if can.importance_weighted:
+        metrics[Metric.TEST_LOG_LIKELIHOOD] = float(np.mean(estimator.log_likelihood(
             X_test, n_importance_samples=n_importance_samples, random_state=0)))
-    metrics["transform_samples_per_s"] = samples_per_second(estimator.transform, X_test)
-    metrics["inverse_transform_samples_per_s"] = samples_per_second(
-        estimator.inverse_transform, codes)
-    return metrics, codes_train, codes, reconstruction
+    if can.latent_diagnostics:
+        diagnostics = estimator.latent_diagnostics(X_test)
+        metrics.update({Metric.TEST_ACTIVE_UNITS: diagnostics["active_units"],
+                        Metric.TEST_RATE: diagnostics["rate"],
+                        Metric.TEST_DISTORTION: diagnostics["distortion"]})
+    metrics[Metric.TRANSFORM_SAMPLES_PER_S] = samples_per_second(estimator.transform, X_test)
+    return can, metrics, codes_train, codes, reconstruction
 
 
 def relative_error(X: np.ndarray, reconstruction: np.ndarray) -> float:
@@ -121,19 +155,19 @@ def samples_per_second(function, X: np.ndarray) -> float:
     return calls * X.shape[0] / seconds
 
 
-def _examples(estimator, data, codes_train, codes, reconstruction) -> dict[str, np.ndarray]:
+def _examples(estimator, data, can: Capabilities, codes_train, codes,
+              reconstruction) -> dict[str, np.ndarray]:
     rows = _modal.example_rows(len(codes), EXAMPLE_ROWS,
                                spread=data.get("field_shape") is not None)
-    examples = {
-        "originals": data.X_test[rows],
-        "reconstructions": reconstruction[rows],
-    }
+    examples = {"originals": data.X_test[rows]}
+    if reconstruction is not None:
+        examples["reconstructions"] = reconstruction[rows]
     if data.get("image_shape") is not None:
         examples["image_shape"] = np.asarray(data.image_shape)
     examples.update(_modal.field_examples(data, rows))
     if codes.shape[1] == 2 and data.get("y_test") is not None:
         examples["latent_codes"], examples["latent_labels"] = codes, np.asarray(data.y_test)
-    if hasattr(estimator, "sample"):
+    if can.samples:
         examples["samples"] = estimator.sample(EXAMPLE_ROWS, random_state=0)
     examples.update(_modal.modal_examples(estimator, data, codes_train, codes))
     return examples
@@ -142,19 +176,19 @@ def _examples(estimator, data, codes_train, codes, reconstruction) -> dict[str, 
 def _cell_figures(estimator, data, codes, examples) -> dict[str, Figure]:
     figures = {}
     title = f"{type(estimator).__name__}, k={codes.shape[1]}, {data.name}"
+    shown = {"original": examples["originals"]}
+    if "reconstructions" in examples:
+        shown["reconstructed"] = examples["reconstructions"]
     if data.get("image_shape") is not None:
-        figures["reconstructions.png"] = _figures.image_rows(
-            {"original": examples["originals"], "reconstructed": examples["reconstructions"]},
-            data.image_shape, title=title)
+        figures["reconstructions.png"] = _figures.image_rows(shown, data.image_shape,
+                                                             title=title)
         if "samples" in examples:
             samples = examples["samples"]
             figures["samples.png"] = _figures.image_rows(
                 {"samples": samples[:8], "": samples[8:]}, data.image_shape,
                 title=f"samples, {title}", n_columns=8)
     if data.get("field_shape") is not None:
-        figures["reconstructions.png"] = _modal.snapshot_figure(
-            examples, {"original": examples["originals"],
-                       "reconstructed": examples["reconstructions"]}, title=title)
+        figures["reconstructions.png"] = _modal.snapshot_figure(examples, shown, title=title)
     figures.update(_modal.modal_figures(examples, title=title))
     if "latent_codes" in examples:
         figures["latent.png"] = _figures.latent_scatters(

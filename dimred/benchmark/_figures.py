@@ -1,5 +1,5 @@
 """Figures of a cell's results: image rows (reconstructions, samples), 2-D latent
-spaces, and the POD view of snapshot data (spectrum, modes, snapshots, coefficients).
+spaces, and the modal view of snapshot data (spectrum, modes, snapshots, coefficients).
 The runner draws them per cell; reports compose them across cells.
 
 Built on ``matplotlib.figure.Figure`` directly (no pyplot), so no global state or GUI
@@ -67,7 +67,7 @@ def latent_scatters(codes: dict[str, tuple[np.ndarray, np.ndarray]], *,
 
 def energy_spectrum(spectrum: np.ndarray | None, kept: dict[str, np.ndarray], *,
                     levels: Sequence[float], title: str = "") -> Figure:
-    """The POD energy spectrum: each mode's share of the variance, and the share the
+    """The energy spectrum: each mode's share of the variance, and the share the
     leading r modes leave out, with the ranks that reach ``levels`` marked (log scales).
 
     ``spectrum`` is the training set's full covariance spectrum (None: unknown);

@@ -1,10 +1,10 @@
-"""The POD view of a cell: energy spectrum, leading spatial modes, modal coefficients.
+"""The modal view of a cell: energy spectrum, leading spatial modes, modal coefficients.
 
 What a flow scientist looks at first (PyDMD's ``plot_summary`` is the model). It is
-drawn for any estimator with linear ``components_`` (POD, PCA, a user's linear method)
-fitted on data that lies on a grid (a dataset Bunch with ``field_shape``), whatever the
-method's name. The arrays behind the figures go into the cell's ``examples.npz`` under
-the keys below, so a user can redraw them without the data or the model.
+drawn for any estimator with linear ``components_`` fitted on data that lies on a grid
+(a dataset Bunch with ``field_shape``), whatever the method's name. The arrays behind
+the figures go into the cell's ``examples.npz`` under the keys below, so a user can
+redraw them without the data or the model.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def field_examples(data: Bunch, rows: np.ndarray) -> dict[str, np.ndarray]:
 
 def modal_examples(estimator: Any, data: Bunch, codes_train: np.ndarray,
                    codes_test: np.ndarray) -> dict[str, np.ndarray]:
-    """The arrays of the POD view, or ``{}`` when the estimator has no linear modes or
+    """The arrays of the modal view, or ``{}`` when the estimator has no linear modes or
     the data no grid.
 
     Keys: ``modes`` (N_MODES, n_features), ``coefficients_train`` /

@@ -9,20 +9,17 @@ sees only cells: an estimator class, its parameters and a dataset's options.
     name = "quick"                 # the MLflow experiment, unless --experiment says
     latent_sizes = [2, 8, 32]      # clipped to each dataset's width
     seeds = [0]
-    n_importance_samples = 100     # k of the VAE's importance-weighted likelihood
+    n_importance_samples = 100     # k of the importance-weighted likelihood
 
     [datasets.mnist]               # the table name labels the dataset in run names
     source = "mnist"               # default: the label
     n_train = 5000
 
-    [methods.AE]                   # the table name labels the method
-    estimator = "AE"               # default: the label; see below
+    [methods.deep]                 # the table name labels the method
+    estimator = "my_nets:Deep"     # default: the label; see below
     datasets = ["mnist"]           # default: every dataset
     latent_sizes = [30]            # default: the suite's
     max_epochs = 20                # any other key is an estimator parameter
-
-    [methods.mine]
-    estimator = "my_method:MyReducer"   # module:Class, beside this file or installed
 
 An estimator is a built-in name (``dimred.ESTIMATORS``), a name an installed package
 registers in the ``dimred.methods`` entry-point group, or an import path

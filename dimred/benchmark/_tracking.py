@@ -23,6 +23,7 @@ from mlflow.tracking import MlflowClient
 
 from dimred.benchmark._browse import view_tags
 from dimred.benchmark._environment import process_alive
+from dimred.schema import CELL_KIND, SUITE_KIND, Tag
 
 #: MLflow's HTTP retry settings for a tracking server, unless the user set them: brief
 #: (about 7 s over 3 tries), where MLflow's own defaults wait for minutes.
@@ -35,15 +36,14 @@ RETRY_DEFAULTS = {
 #: MLflow accepts at most this many metrics per log_batch call.
 BATCH_LIMIT = 1000
 
-KIND_TAG = "dimred.kind"
-HASH_TAG = "dimred.config_hash"
+KIND_TAG, HASH_TAG = Tag.KIND, Tag.CONFIG_HASH
 #: How a store words a unique-constraint violation (SQLite, PostgreSQL, MySQL), and
 #: how often a dataset input is logged before such a lost race is an error.
 _UNIQUE_VIOLATION = ("UNIQUE constraint failed", "duplicate key value", "Duplicate entry")
 _INPUT_ATTEMPTS = 3
 
 #: The invocation (suite run) a cell run belongs to.
-PARENT_TAG = "dimred.suite_run_id"
+PARENT_TAG = Tag.SUITE_RUN_ID
 
 
 class TrackingError(RuntimeError):
@@ -131,7 +131,7 @@ its invocation's run id."""
                         self.client.set_terminated(run.info.run_id, "KILLED")
                     killed.append(run.info.run_name)
                     continue
-                if tags.get(KIND_TAG) != "cell":
+                if tags.get(KIND_TAG) != CELL_KIND:
                     continue
                 record = records.setdefault(tags.get(HASH_TAG, ""), CellRecord())
                 if status == "FINISHED":
@@ -198,7 +198,7 @@ its invocation's run id."""
         # processes (Dask workers) can refer to it by id.
         with self.errors():
             run = self.client.create_run(
-                self.experiment_id, run_name=run_name, tags={KIND_TAG: "suite", **tags}
+                self.experiment_id, run_name=run_name, tags={KIND_TAG: SUITE_KIND, **tags}
             )
             self.client.log_batch(
                 run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()]
@@ -217,7 +217,7 @@ its invocation's run id."""
             run = mlflow.start_run(
                 experiment_id=self.experiment_id,
                 run_name=run_name,
-                tags={KIND_TAG: "cell", PARENT_TAG: parent_id, **tags},
+                tags={KIND_TAG: CELL_KIND, PARENT_TAG: parent_id, **tags},
             )
         return run.info.run_id
 
@@ -286,7 +286,7 @@ def _orphaned(run) -> bool:
     """A RUNNING run whose process is known to be dead (killed, crashed, lost worker)."""
     tags = run.data.tags
     return run.info.status == "RUNNING" and process_alive(
-        tags.get("dimred.host"), tags.get("dimred.pid"), tags.get("dimred.process_start")
+        tags.get(Tag.HOST), tags.get(Tag.PID), tags.get(Tag.PROCESS_START)
     ) is False
 
 

@@ -1,5 +1,5 @@
 """The report's figures for snapshot data on a grid (a dataset with ``field_shape``):
-a few test snapshots beside every method's reconstruction, and the POD view (energy
+a few test snapshots beside every method's reconstruction, and the modal view (energy
 spectrum, leading modes, modal coefficients) of the methods that have linear modes.
 
 Which methods have modes is read from what their cells logged, never from their names.
@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from dimred.benchmark import _figures, _modal
 from dimred.report._runs import gallery_k, load_examples
+from dimred.schema import Param
 
 #: Saves a figure beside the report and returns its Markdown lines.
 Save = Callable[[Figure, str, str], list[str]]
@@ -25,24 +26,25 @@ def field_section(rows: pd.DataFrame, dataset: str, tracking_uri: str, save: Sav
     def examples_of(row):
         return load_examples(row.artifact_uri, tracking_uri)
 
-    ordered = rows.sort_values(["method", "seed"])
+    ordered = rows.sort_values([Param.METHOD, Param.SEED])
     if "field_shape" not in examples_of(ordered.iloc[0]):
         return []
     lines = []
     k = gallery_k(rows)
-    at_k = ordered[ordered.n_components == k].drop_duplicates("method")
+    at_k = ordered[ordered.n_components == k].drop_duplicates(Param.METHOD)
     examples = {r.method: examples_of(r) for r in at_k.itertuples()}
     first = next(iter(examples.values()))
     snapshots = {"original": first["originals"]}
-    snapshots.update({m: e["reconstructions"] for m, e in examples.items()})
+    snapshots.update({m: e["reconstructions"] for m, e in examples.items()
+                      if "reconstructions" in e})
     lines += save(_modal.snapshot_figure(
         first, snapshots, title=f"{dataset}: test snapshots and their reconstructions at k = {k}"),
         f"{dataset}_snapshots.png", f"{dataset} reconstructions at k = {k}")
 
     # Each method's largest-k cell: the most modes, the spectrum's longest stretch.
-    largest = ordered.sort_values("n_components", ascending=False, kind="stable")
+    largest = ordered.sort_values(Param.N_COMPONENTS, ascending=False, kind="stable")
     linear = {}
-    for r in largest.drop_duplicates("method").sort_values("method").itertuples():
+    for r in largest.drop_duplicates(Param.METHOD).sort_values(Param.METHOD).itertuples():
         e = examples_of(r)
         if "modes" in e:
             linear[f"{r.method}, k = {r.n_components}"] = e

@@ -7,11 +7,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from dimred.schema import EXACT, LOWER_BOUND, Metric, Param, Tag
+
 #: One colour per method label, stable across figures (tab10 order).
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
 
-#: Markers, so that methods whose curves coincide (POD and PCA) stay distinguishable.
+#: Markers, so that methods whose curves coincide (two exact linear methods) stay distinguishable.
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
@@ -28,28 +30,21 @@ def measures_figure(runs: pd.DataFrame, dataset: str, colours: dict[str, str]) -
     figure = Figure(figsize=(11, 8), layout="constrained")
     axes = figure.subplots(2, 2).ravel()
     panels = [
-        ("test_mse", "test MSE per entry (log)", True),
+        (Metric.TEST_MSE, "test MSE per entry (log)", True),
         (None, "test log-likelihood, nats / sample", False),
-        ("fit_seconds", "fit time, s (log)", True),
-        ("transform_samples_per_s", "transform throughput, samples/s (log)", True),
+        (Metric.FIT_SECONDS, "fit time, s (log)", True),
+        (Metric.TRANSFORM_SAMPLES_PER_S, "transform throughput, samples/s (log)", True),
     ]
     for axis, (metric, label, log) in zip(axes, panels, strict=True):
         if metric is None:
             _likelihood_panel(axis, runs, colours)
         else:
-            for method, rows in runs.groupby("method"):
+            for method, rows in runs.groupby(Param.METHOD):
                 _errorbar(axis, rows, metric, colours[method], method)
-        axis.set_xlabel("latent size k")
         axis.set_ylabel(label)
-        axis.set_xscale("log", base=2)
-        axis.set_xticks(sorted(runs.n_components.dropna().unique()))
-        axis.xaxis.set_major_formatter("{x:g}")
-        axis.xaxis.set_minor_locator(NullLocator())
         if log:
             axis.set_yscale("log")
-        axis.grid(alpha=0.3)
-        if axis.get_legend_handles_labels()[0]:
-            axis.legend(fontsize=8)
+        _k_axis(axis, sorted(runs.n_components.dropna().unique()))
     # Two lines: on one, the title is wider than the figure and is cut at both ends.
     figure.suptitle(f"{dataset}: error, likelihood and cost against latent size\n"
                     "(mean ± std over seeds; methods nudged apart in k so that equal "
@@ -57,17 +52,22 @@ def measures_figure(runs: pd.DataFrame, dataset: str, colours: dict[str, str]) -
     return figure
 
 
+#: The runs' column of :attr:`Tag.LIKELIHOOD`, and how the legend names each kind.
+_LIKELIHOOD_COLUMN = Tag.LIKELIHOOD.removeprefix("dimred.")
+_LIKELIHOOD_LABELS = {EXACT: "exact log-likelihood", LOWER_BOUND: "ELBO"}
+
+
 def _likelihood_panel(axis, runs: pd.DataFrame, colours: dict[str, str]) -> None:
     plotted = False
-    for method, rows in runs.groupby("method"):
-        estimator = rows.estimator.iloc[0]
-        if rows.test_elbo.notna().any():
-            label = f"{method}: exact pPCA" if estimator in ("POD", "PCA") else f"{method}: ELBO"
-            _errorbar(axis, rows, "test_elbo", colours[method], label)
+    for method, rows in runs.groupby(Param.METHOD):
+        if rows[Metric.TEST_ELBO].notna().any():
+            kind = rows[_LIKELIHOOD_COLUMN].dropna()
+            label = _LIKELIHOOD_LABELS.get(kind.iloc[0] if len(kind) else None, "score")
+            _errorbar(axis, rows, Metric.TEST_ELBO, colours[method], f"{method}: {label}")
             plotted = True
-        if rows.test_log_likelihood.notna().any():
-            k = rows.n_importance_samples.dropna().iloc[0]
-            _errorbar(axis, rows, "test_log_likelihood", colours[method],
+        if rows[Metric.TEST_LOG_LIKELIHOOD].notna().any():
+            k = rows[Param.N_IMPORTANCE_SAMPLES].dropna().iloc[0]
+            _errorbar(axis, rows, Metric.TEST_LOG_LIKELIHOOD, colours[method],
                       f"{method}: IWAE k={k}", linestyle="--")
             plotted = True
     if not plotted:
@@ -75,14 +75,46 @@ def _likelihood_panel(axis, runs: pd.DataFrame, colours: dict[str, str]) -> None
                   transform=axis.transAxes)
 
 
+def latent_use_figure(runs: pd.DataFrame, dataset: str, colours: dict[str, str]) -> Figure:
+    """Active units against k, beside rate and distortion against k."""
+    figure = Figure(figsize=(11, 4), layout="constrained")
+    units, nats = figure.subplots(1, 2)
+    ks = sorted(runs.n_components.dropna().unique())
+    units.plot(ks, ks, color="0.6", linestyle=":", label="all k units active")
+    for method, rows in runs.groupby(Param.METHOD):
+        _errorbar(units, rows, Metric.TEST_ACTIVE_UNITS, colours[method], method)
+        _errorbar(nats, rows, Metric.TEST_RATE, colours[method], f"{method}: rate")
+        _errorbar(nats, rows, Metric.TEST_DISTORTION, colours[method],
+                  f"{method}: distortion", linestyle="--")
+    units.set_ylabel("active units (posterior-mean variance > 0.01)")
+    nats.set_ylabel("nats / sample")
+    for axis in (units, nats):
+        _k_axis(axis, ks)
+    figure.suptitle(f"{dataset}: how much of the latent space is used "
+                    "(rate + distortion = −ELBO)")
+    return figure
+
+
+def _k_axis(axis, ks) -> None:
+    """Latent size on a log2 axis ticked at the swept values; grid and legend."""
+    axis.set_xlabel("latent size k")
+    axis.set_xscale("log", base=2)
+    axis.set_xticks(ks)
+    axis.xaxis.set_major_formatter("{x:g}")
+    axis.xaxis.set_minor_locator(NullLocator())
+    axis.grid(alpha=0.3)
+    if axis.get_legend_handles_labels()[0]:
+        axis.legend(fontsize=8)
+
+
 #: Each method's points are shifted by this fraction of an octave in k per palette slot,
-#: so that methods with equal values (POD and PCA) do not hide one another.
+#: so that methods with equal values do not hide one another.
 _K_OFFSET_OCTAVES = 0.04
 
 
 def _errorbar(axis, rows: pd.DataFrame, metric: str, colour: str, label: str,
               linestyle: str = "-") -> None:
-    stats = rows.groupby("n_components")[metric].agg(["mean", "std"]).dropna(subset=["mean"])
+    stats = rows.groupby(Param.N_COMPONENTS)[metric].agg(["mean", "std"]).dropna(subset=["mean"])
     if stats.empty:
         return
     slot = _PALETTE.index(colour) if colour in _PALETTE else 0
@@ -100,13 +132,13 @@ def pareto_figure(runs: pd.DataFrame, colours: dict[str, str]) -> Figure:
     axes = np.atleast_1d(figure.subplots(1, len(datasets)))
     handles = {}
     for axis, dataset in zip(axes, datasets, strict=True):
-        rows = runs[(runs.dataset == dataset)].dropna(subset=["fit_seconds", "test_mse"])
+        rows = runs[(runs.dataset == dataset)].dropna(subset=[Metric.FIT_SECONDS, Metric.TEST_MSE])
         front = _pareto_front(rows.fit_seconds.to_numpy(), rows.test_mse.to_numpy())
         (line,) = axis.step(rows.fit_seconds.to_numpy()[front], rows.test_mse.to_numpy()[front],
                             where="post", color="0.4", linewidth=1.5, linestyle="--",
                             zorder=1)
         handles["Pareto front"] = line
-        for method, group in rows.groupby("method"):
+        for method, group in rows.groupby(Param.METHOD):
             handles[method] = axis.scatter(
                 group.fit_seconds, group.test_mse, color=colours[method], s=30, alpha=0.9,
                 marker=_marker(colours[method]), facecolors="none", zorder=2)

@@ -10,41 +10,21 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from dimred import references
 from dimred.benchmark._figures import image_rows, latent_scatters
 from dimred.report import _plots
 from dimred.report._fields import field_section
 from dimred.report._runs import gallery_k, load_examples, load_runs
-
-#: Published figures, and how to find this project's run that measures the same thing.
-ANCHORS = (
-    {
-        "what": "PCA, k = 30: test squared error per image",
-        "source": "Hinton & Salakhutdinov (2006)", "published": 13.87,
-        "estimator": "PCA", "k": 30, "binarize": "False", "metric": "test_sse_per_sample",
-        "sign": 1,
-    },
-    {
-        "what": "AE 784-1000-500-250-30: test squared error per image",
-        "source": "Hinton & Salakhutdinov (2006)", "published": 3.00,
-        "estimator": "AE", "k": 30, "binarize": "False", "metric": "test_sse_per_sample",
-        "sign": 1,
-    },
-    {
-        "what": "VAE z = 50, binarised MNIST: test NLL, nats",
-        "source": "Burda et al. (2015), k = 5000", "published": 86.76,
-        "estimator": "VAE", "k": 50, "binarize": "dynamic", "metric": "test_log_likelihood",
-        "sign": -1,
-    },
-)
+from dimred.schema import Metric, Param
 
 #: Leaderboard columns: (metric, header, format).
 LEADERBOARD = (
-    ("test_mse", "test MSE", "{:.4g}"),
-    ("test_relative_error", "test rel. error", "{:.3g}"),
-    ("test_elbo", "test ELBO / pPCA, nats", "{:.2f}"),
-    ("test_log_likelihood", "test IWAE log-lik., nats", "{:.2f}"),
-    ("fit_seconds", "fit, s", "{:.3g}"),
-    ("transform_samples_per_s", "transform, samples/s", "{:.3g}"),
+    (Metric.TEST_MSE, "test MSE", "{:.4g}"),
+    (Metric.TEST_RELATIVE_ERROR, "test rel. error", "{:.3g}"),
+    (Metric.TEST_ELBO, "test log-lik. (exact or ELBO), nats", "{:.2f}"),
+    (Metric.TEST_LOG_LIKELIHOOD, "test IWAE log-lik., nats", "{:.2f}"),
+    (Metric.FIT_SECONDS, "fit, s", "{:.3g}"),
+    (Metric.TRANSFORM_SAMPLES_PER_S, "transform, samples/s", "{:.3g}"),
 )
 
 
@@ -52,7 +32,8 @@ def write_report(tracking_uri: str, experiments: list[str] | None, out: str | Pa
     """Write ``out/README.md`` and its figures from the cell runs of ``experiments``
     (None: every experiment in the store but MLflow's ``Default``).
 
-    Failed cells and missing metrics (the AE has no ELBO) appear as gaps, never errors.
+    Failed cells and metrics a method cannot have (a likelihood, without one) appear
+    as gaps, never errors.
 
     Returns
     -------
@@ -89,6 +70,7 @@ def write_report(tracking_uri: str, experiments: list[str] | None, out: str | Pa
             continue
         lines += _leaderboard(rows)
         lines += _latent_size_needed(rows)
+        lines += _latent_use(rows, dataset, colours, out)
         lines += _figure(_plots.measures_figure(rows, dataset, colours), out,
                          f"{dataset}_measures.png", f"{dataset}: measures against latent size")
         lines += _image_figures(rows, dataset, tracking_uri, out)
@@ -134,27 +116,27 @@ def _anchors(finished: pd.DataFrame) -> list[str]:
         "| measure | published | source | measured here | run |",
         "|---|---|---|---|---|",
     ]
-    full = finished[(finished["dataset.source"] == "mnist") & (finished.n_train == "60000")
+    full = finished[(finished[Param.DATASET_SOURCE] == "mnist") & (finished.n_train == "60000")
                     & (finished.n_test == "10000")]
-    for anchor in ANCHORS:
-        match = full[(full.estimator == anchor["estimator"]) & (full.n_components == anchor["k"])
-                     & (full.binarize.astype(str) == anchor["binarize"])]
-        match = match.dropna(subset=[anchor["metric"]])
+    for anchor in references.MNIST:
+        match = full[(full.estimator == anchor.estimator)
+                     & (full.n_components == anchor.n_components)
+                     & (full.binarize.astype(str) == anchor.binarize)]
+        match = match.dropna(subset=[anchor.metric])
         if match.empty:
             measured, where = "no run", ""
         else:
-            values = anchor["sign"] * match[anchor["metric"]]
-            measured = _mean_std(values, "{:.2f}")
+            measured = _mean_std(anchor.sign * match[anchor.metric], "{:.2f}")
             where = f"{match.dataset.iloc[0]}/{match.method.iloc[0]}, {len(match)} seed(s)"
-        lines.append(f"| {anchor['what']} | {anchor['published']:.2f} | {anchor['source']} | "
+        lines.append(f"| {anchor.what} | {anchor.published:.2f} | {anchor.source} | "
                      f"{measured} | {where} |")
     return [*lines, ""]
 
 
 def _leaderboard(rows: pd.DataFrame) -> list[str]:
-    header = ["method", "k", *(title for _, title, _ in LEADERBOARD), "seeds"]
+    header = [Param.METHOD, "k", *(title for _, title, _ in LEADERBOARD), "seeds"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for (method, k), group in rows.groupby(["method", "n_components"], sort=True):
+    for (method, k), group in rows.groupby([Param.METHOD, Param.N_COMPONENTS], sort=True):
         cells = [method, str(k)]
         cells += [_mean_std(group[metric], fmt) for metric, _, fmt in LEADERBOARD]
         cells.append(str(group.seed.nunique()))
@@ -169,7 +151,7 @@ ERROR_TARGETS = (0.1, 0.01)
 def _latent_size_needed(rows: pd.DataFrame) -> list[str]:
     """The smallest swept k at which each method's mean relative test error is within
     each of :data:`ERROR_TARGETS`; "> k_max" when none is."""
-    errors = rows.groupby(["method", "n_components"]).test_relative_error.mean().dropna()
+    errors = rows.groupby([Param.METHOD, Param.N_COMPONENTS]).test_relative_error.mean().dropna()
     if errors.empty:
         return []
     header = [f"k for ≤ {target:.0%}" for target in ERROR_TARGETS]
@@ -177,8 +159,8 @@ def _latent_size_needed(rows: pd.DataFrame) -> list[str]:
              "‖X − X̂‖ / ‖X‖ (mean over seeds):", "",
              "| method | " + " | ".join(header) + " | error at the largest k |",
              "|---|" + "---|" * (len(header) + 1)]
-    for method, by_k in errors.groupby(level="method"):
-        by_k = by_k.droplevel("method").sort_index()
+    for method, by_k in errors.groupby(level=Param.METHOD):
+        by_k = by_k.droplevel(Param.METHOD).sort_index()
         cells = []
         for target in ERROR_TARGETS:
             reached = by_k[by_k <= target]
@@ -186,6 +168,37 @@ def _latent_size_needed(rows: pd.DataFrame) -> list[str]:
         lines.append(f"| {method} | " + " | ".join(cells)
                      + f" | {by_k.iloc[-1]:.3g} (k = {by_k.index.max()}) |")
     return [*lines, ""]
+
+
+#: The latent-use table: (metric, header, format).
+LATENT_USE = (
+    (Metric.TEST_MSE, "test MSE", "{:.4g}"),
+    (Metric.TEST_ACTIVE_UNITS, "active units", "{:.3g}"),
+    (Metric.TEST_RATE, "rate, nats", "{:.2f}"),
+    (Metric.TEST_DISTORTION, "distortion, nats", "{:.2f}"),
+)
+
+
+def _latent_use(rows: pd.DataFrame, dataset: str, colours: dict, out: Path) -> list[str]:
+    """For the methods that report how they use their code (their cells logged active
+    units): how many of the k dimensions carry information, and the ELBO's split."""
+    rows = rows[rows.groupby(Param.METHOD)[Metric.TEST_ACTIVE_UNITS].transform(
+        lambda values: values.notna().any())]
+    if rows.empty:
+        return []
+    lines = ["How the methods with an encoder distribution use their latent space: active "
+             "units are dimensions whose posterior mean varies over the test set (variance "
+             "> 0.01, Burda et al. 2015); the others have collapsed to the prior. Rate is "
+             "KL(q(z|x) ‖ p(z)), distortion −E_q log p(x|z), both nats per sample; "
+             "−(rate + distortion) is the ELBO.", "",
+             "| method | k | " + " | ".join(title for _, title, _ in LATENT_USE) + " |",
+             "|---|---|" + "---|" * len(LATENT_USE)]
+    for (method, k), group in rows.groupby([Param.METHOD, Param.N_COMPONENTS], sort=True):
+        cells = [_mean_std(group[metric], fmt) for metric, _, fmt in LATENT_USE]
+        lines.append(f"| {method} | {k} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines + _figure(_plots.latent_use_figure(rows, dataset, colours), out,
+                           f"{dataset}_latent_use.png", f"{dataset}: latent use against k")
 
 
 def _mean_std(values: pd.Series, fmt: str) -> str:
@@ -205,10 +218,10 @@ def _image_figures(rows: pd.DataFrame, dataset: str, tracking_uri: str, out: Pat
         return load_examples(row.artifact_uri, tracking_uri)
 
     lines = []
-    image_shape = examples_of(rows.sort_values(["method", "seed"]).iloc[0]).get("image_shape")
+    image_shape = examples_of(_first_per_method(rows).iloc[0]).get("image_shape")
     if image_shape is not None:
         lines += _galleries(rows, dataset, tuple(image_shape), examples_of, out)
-    at_two = rows[rows.n_components == 2].sort_values(["method", "seed"]).drop_duplicates("method")
+    at_two = _first_per_method(rows[rows.n_components == 2])
     codes = {}
     for r in at_two.itertuples():
         e = examples_of(r)
@@ -227,26 +240,32 @@ def _galleries(rows, dataset: str, image_shape: tuple, examples_of, out: Path) -
     sample."""
     lines = []
     k = gallery_k(rows)
-    chosen = rows[rows.n_components == k].sort_values(["method", "seed"]).drop_duplicates("method")
+    chosen = _first_per_method(rows[rows.n_components == k])
     examples = {r.method: examples_of(r) for r in chosen.itertuples()}
     if examples:
         gallery = {"original": next(iter(examples.values()))["originals"]}
-        gallery.update({m: e["reconstructions"] for m, e in examples.items()})
+        gallery.update({m: e["reconstructions"] for m, e in examples.items()
+                        if "reconstructions" in e})
         figure = image_rows(gallery, image_shape,
                             title=f"{dataset}: test images and their reconstructions at k = {k}")
         lines += _figure(figure, out, f"{dataset}_gallery.png",
                          f"{dataset} reconstructions at k = {k}")
     # Every method that can sample (its cells logged samples), at each of its k.
-    cells = rows.sort_values(["method", "n_components", "seed"]).drop_duplicates(
-        ["method", "n_components"])
+    cells = rows.sort_values([Param.METHOD, Param.N_COMPONENTS, Param.SEED]).drop_duplicates(
+        [Param.METHOD, Param.N_COMPONENTS])
     samples = {f"{r.method}, k={r.n_components}": examples_of(r).get("samples")
                for r in cells.itertuples()}
     samples = {label: s for label, s in samples.items() if s is not None}
     if samples:
         figure = image_rows(samples, image_shape,
                             title=f"{dataset}: samples from the prior (decoder means)")
-        lines += _figure(figure, out, f"{dataset}_samples.png", f"{dataset} VAE samples")
+        lines += _figure(figure, out, f"{dataset}_samples.png", f"{dataset} samples")
     return lines
+
+
+def _first_per_method(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each method's run with the lowest seed, by method."""
+    return rows.sort_values([Param.METHOD, Param.SEED]).drop_duplicates(Param.METHOD)
 
 
 def _figure(figure, out: Path, name: str, alt: str) -> list[str]:
@@ -259,7 +278,7 @@ def _failures(runs: pd.DataFrame) -> list[str]:
     if failed.empty:
         return []
     lines = ["## Cells that did not finish", "", "| cell | status | error |", "|---|---|---|"]
-    for r in failed.sort_values(["dataset", "method", "n_components"]).itertuples():
+    for r in failed.sort_values([Param.DATASET, Param.METHOD, Param.N_COMPONENTS]).itertuples():
         error = str(r.error).splitlines()[0][:200] if isinstance(r.error, str) else ""
         lines.append(f"| {r.dataset}/{r.method}/k={r.n_components}/seed={r.seed} | "
                      f"{r.status} | {error} |")

@@ -8,19 +8,12 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-#: Metrics a report reads; a run lacking one (the AE has no ELBO) gets NaN, a gap.
-METRICS = (
-    "test_mse", "test_sse_per_sample", "test_relative_error", "test_explained_variance",
-    "test_elbo", "test_log_likelihood", "fit_seconds", "transform_samples_per_s",
-    "inverse_transform_samples_per_s", "peak_memory_mb", "evaluation_peak_memory_mb",
-    "n_parameters", "cell_seconds",
-    "evaluation_seconds",
-)
-PARAMS = ("dataset", "dataset.source", "method", "estimator", "n_components", "seed",
-          "n_train", "n_test", "n_features", "binarize", "likelihood", "n_importance_samples")
-TAGS = ("dimred.version", "dimred.git_commit", "dimred.torch_version",
-        "dimred.sklearn_version", "dimred.numpy_version", "dimred.cpu", "dimred.gpu",
-        "dimred.threads", "dimred.device", "dimred.host", "dimred.error")
+from dimred.schema import CELL_KIND, Metric, Param, Tag
+
+#: Metrics a report reads; a run lacking one (a method without a likelihood) gets NaN.
+METRICS = tuple(Metric)
+PARAMS = tuple(Param)
+TAGS = tuple(Tag)
 
 
 def load_runs(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
@@ -59,7 +52,7 @@ def load_runs(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
         table[name] = pd.to_numeric(runs.get(f"metrics.{name}"), errors="coerce")
     for name in TAGS:
         table[name.removeprefix("dimred.")] = runs.get(f"tags.{name}")
-    for name in ("n_components", "seed"):
+    for name in (Param.N_COMPONENTS, Param.SEED):
         table[name] = pd.to_numeric(table[name], errors="coerce").astype("Int64")
     return table
 
@@ -70,7 +63,7 @@ def _search(tracking_uri: str, experiment_id: str) -> pd.DataFrame:
     mlflow.set_tracking_uri(tracking_uri)
     try:
         return mlflow.search_runs(
-            [experiment_id], filter_string="tags.`dimred.kind` = 'cell'", max_results=50000
+            [experiment_id], filter_string=f"tags.`{Tag.KIND}` = '{CELL_KIND}'", max_results=50000
         )
     finally:
         mlflow.set_tracking_uri(previous)
@@ -91,5 +84,5 @@ def load_examples(artifact_uri: str, tracking_uri: str) -> dict[str, np.ndarray]
 
 def gallery_k(rows: pd.DataFrame) -> int:
     """The latent size a gallery shows: the one most methods share, the larger on ties."""
-    counts = rows.groupby("n_components").method.nunique()
+    counts = rows.groupby(Param.N_COMPONENTS).method.nunique()
     return int(counts[counts == counts.max()].index.max())
