@@ -7,10 +7,11 @@ A method is named in a suite by one of
   :data:`ENTRY_POINT_GROUP` (``dimred.methods``), ``my_method = "my_package.module:Class"``;
 - an import path ``"package.module:Class"``.
 
-An import path resolves against a search folder first (a suite's own folder), then the
-installed packages, so that a method or a data set can be one file beside the suite.
-Resolution takes strings only: a cell carries the path and the folder, and a Dask worker
-resolves them again, so nothing is pickled by value.
+An import path resolves against search folders first (a suite's own folder, then the
+folders its ``python_path`` lists), then the installed packages, so that a method or a
+data set can be one file beside the suite. Resolution takes strings only: a cell carries
+the path and the folders, and a Dask worker resolves them again, so nothing is pickled by
+value (workers must see the folders: same host, or a shared disk).
 """
 
 from __future__ import annotations
@@ -18,13 +19,24 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 #: Entry-point group through which installed packages register methods by short name.
 ENTRY_POINT_GROUP = "dimred.methods"
+
+#: Folders searched, in order, before the installed packages: one, several, or none.
+SearchPath = str | Path | Sequence[str | Path] | None
+
+
+def _folders(search_path: SearchPath) -> list[Path]:
+    if search_path is None:
+        return []
+    if isinstance(search_path, str | Path):
+        search_path = [search_path]
+    return [Path(folder).resolve() for folder in search_path]
 
 
 def is_import_path(spec: str) -> bool:
@@ -38,7 +50,7 @@ def registered_methods() -> dict[str, str]:
     return {point.name: point.value for point in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def resolve_method(spec: str, search_path: str | Path | None = None) -> type:
+def resolve_method(spec: str, search_path: SearchPath = None) -> type:
     """The estimator class a suite's ``estimator = spec`` names.
 
     Raises
@@ -69,9 +81,9 @@ def resolve_method(spec: str, search_path: str | Path | None = None) -> type:
     return estimator
 
 
-def load_object(path: str, search_path: str | Path | None = None) -> Any:
-    """The object ``path = "package.module:name"`` names, importing its module from
-    ``search_path`` when the module lives there, else from the installed packages.
+def load_object(path: str, search_path: SearchPath = None) -> Any:
+    """The object ``path = "package.module:name"`` names, importing its module from the
+    first folder of ``search_path`` that holds it, else from the installed packages.
 
     Raises
     ------
@@ -84,7 +96,8 @@ def load_object(path: str, search_path: str | Path | None = None) -> Any:
     try:
         module = _import(module_name, search_path)
     except ImportError as error:
-        where = f" (searched {search_path} first)" if search_path else ""
+        folders = ", ".join(map(str, _folders(search_path)))
+        where = f" (searched {folders} first)" if folders else ""
         raise ValueError(f"cannot import module {module_name!r}{where}: {error}") from error
     try:
         target = module
@@ -96,31 +109,28 @@ def load_object(path: str, search_path: str | Path | None = None) -> Any:
     return target
 
 
-def local_source(cls: type, search_path: str | Path | None) -> Path | None:
-    """The file or package folder under ``search_path`` that defines ``cls``'s top-level
+def local_source(cls: type, search_path: SearchPath) -> Path | None:
+    """The file or package folder in ``search_path`` that defines ``cls``'s top-level
     module (what a saved model must carry to be loaded elsewhere), or None when ``cls``
     comes from an installed package."""
-    if search_path is None:
-        return None
     top = cls.__module__.partition(".")[0]
-    module = sys.modules.get(top)
-    file = getattr(module, "__file__", None)
+    file = getattr(sys.modules.get(top), "__file__", None)
     if file is None:
         return None
     file = Path(file).resolve()
-    folder = Path(search_path).resolve()
-    if file.parent == folder:
-        return file
-    if file.parent.parent == folder and file.name == "__init__.py":
-        return file.parent
+    for folder in _folders(search_path):
+        if file.parent == folder:
+            return file
+        if file.parent.parent == folder and file.name == "__init__.py":
+            return file.parent
     return None
 
 
-def _import(module_name: str, search_path: str | Path | None):
+def _import(module_name: str, search_path: SearchPath):
     top = module_name.partition(".")[0]
-    if search_path is None or not _defines(Path(search_path), top):
+    folder = next((f for f in _folders(search_path) if _defines(f, top)), None)
+    if folder is None:
         return importlib.import_module(module_name)
-    folder = Path(search_path).resolve()
     loaded = sys.modules.get(top)
     if loaded is not None:
         origin = Path(getattr(loaded, "__file__", "") or "").resolve()

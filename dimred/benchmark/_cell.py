@@ -48,7 +48,7 @@ class DatasetCache:
     def __init__(self, data_home: str | Path | None):
         self.data_home, self._loaded = data_home, {}
 
-    def __call__(self, options: dict, search_path: str | None = None) -> Bunch:
+    def __call__(self, options: dict, search_path: tuple[str, ...] = ()) -> Bunch:
         key = (repr(sorted(options.items())), search_path)
         if key not in self._loaded:
             options = dict(options)

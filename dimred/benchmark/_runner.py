@@ -135,8 +135,7 @@ def _run(suite, tracking_uri, experiment, data_home, only, dry_run, progress, sc
          out, summarise) -> SuiteSummary:
     data_home = None if data_home is None else str(data_home)
     datasets = datasets_for(data_home)
-    search_path = str(suite.path.parent.resolve())
-    widths = {label: datasets(options, search_path).X_train.shape[1]
+    widths = {label: datasets(options, suite.search_path).X_train.shape[1]
               for label, options in suite.datasets.items()}
     every_cell = suite.cells(widths)
     cells = [cell for cell in every_cell

@@ -10,6 +10,7 @@ sees only cells: an estimator class, its parameters and a dataset's options.
     latent_sizes = [2, 8, 32]      # clipped to each dataset's width
     seeds = [0]
     n_importance_samples = 100     # k of the importance-weighted likelihood
+    python_path = ["../my_methods"]  # more folders for import paths, after this file's
 
     [datasets.mnist]               # the table name labels the dataset in run names
     source = "mnist"               # default: the label
@@ -24,7 +25,8 @@ sees only cells: an estimator class, its parameters and a dataset's options.
 An estimator is a built-in name (``dimred.ESTIMATORS``), a name an installed package
 registers in the ``dimred.methods`` entry-point group, or an import path
 ``package.module:Class``; a dataset ``source`` is a built-in name, ``file:PATH`` or
-``package.module:function``. Import paths resolve in the suite file's folder first.
+``package.module:function``. Import paths resolve in the suite file's folder first, then
+in the ``python_path`` folders (relative to the suite file), then the installed packages.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from dimred._plugins import resolve_method
 from dimred._sklearn_compat import validate_parameters
 from dimred.datasets._registry import PREPROCESSING_OPTIONS, loader_options
 
-_SUITE_KEYS = {"name", "latent_sizes", "seeds", "n_importance_samples", "description"}
+_SUITE_KEYS = {"name", "latent_sizes", "seeds", "n_importance_samples", "description",
+               "python_path"}
 #: Estimator parameters that change what is displayed, not what is computed.
 _DISPLAY_PARAMS = {"verbose"}
 
@@ -64,9 +67,9 @@ class Cell:
     n_components: int
     seed: int
     evaluation: dict[str, Any]
-    #: Folder searched first for import paths (the suite's); not part of the result's
-    #: definition, so a suite folder can move without re-running its cells.
-    search_path: str | None = None
+    #: Folders searched first for import paths (the suite's, then its python_path); not
+    #: part of the result's definition, so a suite folder can move without re-running.
+    search_path: tuple[str, ...] = ()
 
     @property
     def run_name(self) -> str:
@@ -112,6 +115,8 @@ class Suite:
     latent_sizes: list[int]
     seeds: list[int]
     evaluation: dict[str, Any] = field(default_factory=dict)
+    #: Folders searched for import paths: the suite's own, then its ``python_path``.
+    search_path: tuple[str, ...] = ()
 
     def cells(self, widths: dict[str, int]) -> list[Cell]:
         """Every cell, given each dataset's width (n_features) and training rows.
@@ -128,7 +133,7 @@ class Suite:
                     for seed in self.seeds:
                         cells.append(
                             Cell(dataset, options, method, spec["estimator"], spec["params"],
-                                 k, seed, self.evaluation, str(self.path.parent.resolve()))
+                                 k, seed, self.evaluation, self.search_path)
                         )
         return cells
 
@@ -167,12 +172,13 @@ def load_suite(path: str | Path) -> Suite:
     datasets = document.get("datasets")
     if not isinstance(datasets, dict) or not datasets:
         raise where.error("datasets", "a suite needs at least one [datasets.NAME] table")
-    datasets = {label: _dataset(label, spec, where, path.parent)
+    search_path = _search_path(path, header.get("python_path", []), where)
+    datasets = {label: _dataset(label, spec, where, search_path)
                 for label, spec in datasets.items()}
     methods = document.get("methods")
     if not isinstance(methods, dict) or not methods:
         raise where.error("methods", "a suite needs at least one [methods.NAME] table")
-    methods = {label: _method(label, spec, datasets, where, path.parent)
+    methods = {label: _method(label, spec, datasets, where, search_path)
                for label, spec in methods.items()}
     return Suite(
         name=header.get("name", path.stem),
@@ -182,10 +188,24 @@ def load_suite(path: str | Path) -> Suite:
         latent_sizes=latent_sizes,
         seeds=seeds,
         evaluation=evaluation,
+        search_path=search_path,
     )
 
 
-def _dataset(label: str, spec: Any, where: _Locator, folder: Path) -> dict[str, Any]:
+def _search_path(path: Path, python_path: Any, where: _Locator) -> tuple[str, ...]:
+    if not isinstance(python_path, list) or not all(isinstance(p, str) for p in python_path):
+        raise where.error("python_path", "suite.python_path must be a list of folder paths")
+    folders = [path.parent.resolve()]
+    for entry in python_path:
+        folder = (path.parent / entry).resolve()
+        if not folder.is_dir():
+            raise where.error("python_path", f"suite.python_path: {folder} is not a folder")
+        folders.append(folder)
+    return tuple(map(str, dict.fromkeys(folders)))
+
+
+def _dataset(label: str, spec: Any, where: _Locator,
+             search_path: tuple[str, ...]) -> dict[str, Any]:
     table = f"datasets.{label}"
     if not isinstance(spec, dict):
         raise where.error(label, f"{table} must be a table")
@@ -194,7 +214,7 @@ def _dataset(label: str, spec: Any, where: _Locator, folder: Path) -> dict[str, 
     if not isinstance(options["source"], str):
         raise where.error("source", f"{table}.source must be a string", table)
     try:
-        allowed = loader_options(options["source"], folder) | set(PREPROCESSING_OPTIONS)
+        allowed = loader_options(options["source"], search_path) | set(PREPROCESSING_OPTIONS)
     except ValueError as error:
         key = "source" if "source" in spec else label
         raise where.error(key, f"{table}: {error}", table) from error
@@ -204,7 +224,7 @@ def _dataset(label: str, spec: Any, where: _Locator, folder: Path) -> dict[str, 
 
 
 def _method(label: str, spec: Any, datasets: dict, where: _Locator,
-            folder: Path) -> dict[str, Any]:
+            search_path: tuple[str, ...]) -> dict[str, Any]:
     table = f"methods.{label}"
     if not isinstance(spec, dict):
         raise where.error(label, f"{table} must be a table")
@@ -214,7 +234,7 @@ def _method(label: str, spec: Any, datasets: dict, where: _Locator,
     if not isinstance(estimator, str):
         raise where.error(estimator_key, f"{table}.estimator must be a string", table)
     try:
-        cls = resolve_method(estimator, folder)
+        cls = resolve_method(estimator, search_path)
         default = cls()
     except (ImportError, TypeError, ValueError) as error:
         raise where.error(estimator_key, f"{table}: {error}", table) from error

@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils import Bunch
 
-from dimred._plugins import is_import_path, load_object
+from dimred._plugins import SearchPath, is_import_path, load_object
 from dimred.datasets._burgers import make_burgers
 from dimred.datasets._burgers_periodic import make_periodic_burgers
 from dimred.datasets._cylinder import make_cylinder
@@ -57,7 +57,7 @@ LOADERS: dict[str, Callable[..., Bunch]] = {
 PREPROCESSING_OPTIONS = ("n_train", "n_test", "scale01", "standardize", "binarize")
 
 
-def loader_of(source: str, search_path: str | os.PathLike | None = None) -> Callable[..., Bunch]:
+def loader_of(source: str, search_path: SearchPath = None) -> Callable[..., Bunch]:
     """The function that loads ``source``: a built-in name, ``file:PATH`` or an import
     path ``package.module:function``, resolved in ``search_path`` first (see
     :func:`dimred._plugins.load_object`).
@@ -80,7 +80,7 @@ def loader_of(source: str, search_path: str | os.PathLike | None = None) -> Call
                      "package.module:function.")
 
 
-def loader_options(source: str, search_path: str | os.PathLike | None = None) -> set[str]:
+def loader_options(source: str, search_path: SearchPath = None) -> set[str]:
     """The options the loader of ``source`` accepts, besides :data:`PREPROCESSING_OPTIONS`."""
     parameters = inspect.signature(loader_of(source, search_path)).parameters
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -96,7 +96,7 @@ def load_dataset(
     scale01: bool = False,
     standardize: bool = False,
     binarize: bool | str = False,
-    search_path: str | os.PathLike | None = None,
+    search_path: SearchPath = None,
     **options,
 ) -> Bunch:
     """Load a dataset by name and preprocess it, in this order: subset, scale, binarise.
@@ -123,9 +123,9 @@ def load_dataset(
         samples both sets once. ``"dynamic"`` samples only the test set once and leaves
         the training set as probabilities, for estimators that resample each epoch
         (``VAE(dynamic_binarization=True)``), the protocol of Burda et al. (2015).
-    search_path : str or path-like, default=None
-        Folder searched first for the module of a ``package.module:function`` source
-        (a suite's own folder).
+    search_path : str, path-like or a sequence of them, default=None
+        Folders searched first for the module of a ``package.module:function`` source
+        (a suite's own folder and its ``python_path``).
     **options
         Passed to the loader (e.g. ``n_samples`` / ``n_features`` for the manifolds,
         ``n_grid`` / ``train_grid`` for ``burgers``, ``test`` / ``key`` for files).
