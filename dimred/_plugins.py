@@ -134,11 +134,22 @@ def _import(module_name: str, search_path: SearchPath):
     loaded = sys.modules.get(top)
     if loaded is not None:
         origin = Path(getattr(loaded, "__file__", "") or "").resolve()
-        if folder not in origin.parents:
+        if folder in origin.parents:
+            return importlib.import_module(module_name)
+        if top not in _FROM_FOLDERS:
             raise ImportError(f"a module named {top!r} is already imported from {origin}; "
                               f"rename the one in {folder}")
+        # Another suite's folder had a module of this name: this suite's replaces it.
+        for name in [n for n in sys.modules if n == top or n.startswith(f"{top}.")]:
+            del sys.modules[name]
     with _first_on_path(folder):
-        return importlib.import_module(module_name)
+        module = importlib.import_module(module_name)
+    _FROM_FOLDERS.add(top)
+    return module
+
+
+#: Top-level modules imported from search folders (rather than installed packages).
+_FROM_FOLDERS: set[str] = set()
 
 
 def _defines(folder: Path, top: str) -> bool:

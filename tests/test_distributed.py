@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import threading
 import time
@@ -15,18 +16,25 @@ from distributed import LocalCluster
 from dimred.benchmark import load_suite, run_suite
 from dimred.cli import main
 from tests._suites import TINY, cell_runs, write_suite
+from tests.test_plugins import EXAMPLE
 
 
 def test_suite_on_a_two_worker_local_cluster(mlflow_server, tmp_path, capsys):
-    suite = write_suite(tmp_path, TINY.replace("latent_sizes = [2]", "latent_sizes = [2, 4]"))
+    # Beside the built-ins, a method from a file beside the suite: the workers import it
+    # from the suite's folder themselves.
+    shutil.copy(EXAMPLE, tmp_path / "worker_method.py")
+    suite = write_suite(tmp_path, TINY.replace("latent_sizes = [2]", "latent_sizes = [2, 4]")
+                        + '[methods.mine]\nestimator = "worker_method:RandomProjection"\n')
     command = ["bench", str(suite), "--tracking-uri", mlflow_server, "--scheduler", "local:2",
                "--no-progress"]
     assert main(command) == 0
     runs = cell_runs(mlflow_server)
     names = sorted(run.info.run_name for run in runs)
     assert names == sorted(c.run_name for c in load_suite(suite).cells({"digits": 64}))
-    assert len(names) == len(set(names)) == 8
+    assert len(names) == len(set(names)) == 10
     assert all(run.info.status == "FINISHED" for run in runs)
+    mine = [run for run in runs if "/mine/" in run.info.run_name]
+    assert len(mine) == 2 and all(0 < r.data.metrics["test_relative_error"] < 1 for r in mine)
     workers = {run.data.tags["dimred.worker"] for run in runs}
     assert len(workers) == 2 and all(w.startswith("tcp://127.0.0.1:") for w in workers)
     assert all(run.data.tags["dimred.host"] for run in runs)
@@ -36,8 +44,8 @@ def test_suite_on_a_two_worker_local_cluster(mlflow_server, tmp_path, capsys):
     # Resume semantics are those of the in-process path.
     capsys.readouterr()
     assert main(command) == 0
-    assert "0 cell(s) run, 8 skipped" in capsys.readouterr().out
-    assert len(cell_runs(mlflow_server)) == 8
+    assert "0 cell(s) run, 10 skipped" in capsys.readouterr().out
+    assert len(cell_runs(mlflow_server)) == 10
 
 
 def test_a_worker_killed_mid_cell_is_rerun_not_duplicated(tmp_path):

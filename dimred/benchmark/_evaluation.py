@@ -21,7 +21,8 @@ from sklearn.base import clone
 from sklearn.metrics import explained_variance_score, mean_squared_error
 from sklearn.utils import Bunch
 
-from dimred.benchmark import _figures, _memory, _modal
+from dimred import _figures, _modal
+from dimred.benchmark import _memory
 from dimred.capabilities import Capabilities, capabilities
 from dimred.schema import Metric, Tag
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 from matplotlib.figure import Figure
 
-from dimred.benchmark import _figures, _modal
+from dimred import _figures, _modal
 from dimred.report._runs import gallery_k, load_examples
 from dimred.schema import Param
 

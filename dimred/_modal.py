@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn.utils import Bunch
 
-from dimred.benchmark import _figures
+from dimred import _figures
 
 #: Leading modes kept in the examples and drawn.
 N_MODES = 4

@@ -1,0 +1,121 @@
+"""The package's structure: the benchmark and the report know no method by name, no
+import cycle, private scikit-learn APIs in one module, one results schema."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import dimred
+from dimred import schema
+
+PACKAGE = Path(dimred.__file__).parent
+README = PACKAGE.parent / "README.md"
+
+
+def _sources(folder: Path) -> dict[str, str]:
+    return {str(path.relative_to(PACKAGE.parent)): path.read_text()
+            for path in sorted(folder.rglob("*.py"))}
+
+
+def test_no_built_in_method_name_in_the_benchmark_or_the_report():
+    names = re.compile(r"\b(" + "|".join(dimred.ESTIMATORS) + r")\b")
+    found = [f"{path}:{text[:match.start()].count(chr(10)) + 1}: {match.group()}"
+             for folder in ("benchmark", "report")
+             for path, text in _sources(PACKAGE / folder).items()
+             for match in names.finditer(text)]
+    assert not found, found
+    # The check itself can fail: the estimators' own modules do name them.
+    assert names.search((PACKAGE / "_pod.py").read_text())
+
+
+def _imports(path: Path, module: str, modules: set[str]) -> set[str]:
+    """The dimred modules ``module`` (at ``path``) imports, anywhere in its body:
+    ``from package import submodule`` is an import of the submodule, ``from module import
+    name`` of the module."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            for alias in node.names:
+                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules
+                          else base)
+    return found & modules - {module}
+
+
+def _import_graph() -> dict[str, set[str]]:
+    paths = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        paths[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return {name: _imports(path, name, set(paths)) for name, path in paths.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on_stack, components = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for successor in graph[node]:
+            if successor not in index:
+                visit(successor)
+                low[node] = min(low[node], low[successor])
+            elif successor in on_stack:
+                low[node] = min(low[node], index[successor])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                components.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return components
+
+
+def test_no_import_cycle_in_the_package():
+    graph = _import_graph()
+    assert "dimred.benchmark._cell" in graph["dimred.benchmark._runner"]
+    assert not _cycles(graph), _cycles(graph)
+    # The executors are handed their work: neither imports the runner.
+    for executor in ("dimred.benchmark._in_process", "dimred.benchmark._distributed"):
+        assert "dimred.benchmark._runner" not in graph[executor]
+    # The detector finds a cycle when there is one.
+    graph["dimred.schema"] = {"dimred.benchmark._runner"}
+    assert _cycles(graph)
+
+
+def test_private_scikit_learn_apis_are_imported_in_one_module():
+    private = re.compile(r"from sklearn[\w.]*\._\w+ import|from sklearn[\w.]* import _\w+")
+    users = [path for path, text in _sources(PACKAGE).items() if private.search(text)]
+    assert users == ["dimred/_sklearn_compat.py"]
+
+
+def test_the_readme_tables_are_the_schema():
+    text = README.read_text()
+    for names in (schema.Metric, schema.Param):
+        assert schema.markdown_table(names) in text, f"README's {names.__name__} table"
+
+
+def test_every_name_is_spelled_once():
+    everything = [name.value for names in (schema.Metric, schema.Param, schema.Tag)
+                  for name in names]
+    assert len(everything) == len(set(everything))
+    assert all(name.unit is not None and name.meaning is not None
+               for names in (schema.Metric, schema.Param) for name in names)
