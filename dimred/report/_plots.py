@@ -9,11 +9,15 @@ from matplotlib.ticker import NullLocator
 
 from dimred.schema import EXACT, LOWER_BOUND, Metric, Param, Tag
 
-#: One colour per method label, stable across figures (tab10 order).
-_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+#: One colour per method label, stable across figures: tab10, then the light half of
+#: tab20, so that a zoo of up to 20 methods gets distinct colour-and-marker pairs.
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+            "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+            "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
 
 
-#: Markers, so that methods whose curves coincide (two exact linear methods) stay distinguishable.
+#: Markers, so that methods whose curves coincide (two exact linear methods) stay
+#: distinguishable.
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
@@ -36,12 +40,12 @@ def measures_figure(runs: pd.DataFrame, dataset: str, colours: dict[str, str]) -
         (Metric.TRANSFORM_SAMPLES_PER_S, "transform throughput, samples/s (log)", True),
     ]
     for axis, (metric, label, log) in zip(axes, panels, strict=True):
+        axis.set_ylabel(label)
         if metric is None:
             _likelihood_panel(axis, runs, colours)
         else:
             for method, rows in runs.groupby(Param.METHOD):
                 _errorbar(axis, rows, metric, colours[method], method)
-        axis.set_ylabel(label)
         if log:
             axis.set_yscale("log")
         _k_axis(axis, sorted(runs.n_components.dropna().unique()))
@@ -55,6 +59,11 @@ def measures_figure(runs: pd.DataFrame, dataset: str, colours: dict[str, str]) -
 #: The runs' column of :attr:`Tag.LIKELIHOOD`, and how the legend names each kind.
 _LIKELIHOOD_COLUMN = Tag.LIKELIHOOD.removeprefix("dimred.")
 _LIKELIHOOD_LABELS = {EXACT: "exact log-likelihood", LOWER_BOUND: "ELBO"}
+
+
+#: A likelihood panel whose largest magnitude exceeds this many times the median goes
+#: to a symlog axis, linear within ± this many nats.
+_SYMLOG_SPAN = 1000.0
 
 
 def _likelihood_panel(axis, runs: pd.DataFrame, colours: dict[str, str]) -> None:
@@ -73,6 +82,13 @@ def _likelihood_panel(axis, runs: pd.DataFrame, colours: dict[str, str]) -> None
     if not plotted:
         axis.text(0.5, 0.5, "no method with a likelihood", ha="center", va="center",
                   transform=axis.transAxes)
+        return
+    values = runs[[Metric.TEST_ELBO, Metric.TEST_LOG_LIKELIHOOD]].abs().stack().dropna()
+    if values.max() > _SYMLOG_SPAN * max(values.median(), 1.0):
+        # One method far below the rest (FactorAnalysis's per-pixel noise collapses on
+        # pixels constant in training): a linear axis would flatten every other curve.
+        axis.set_yscale("symlog", linthresh=_SYMLOG_SPAN, linscale=4)
+        axis.set_ylabel("test log-likelihood, nats / sample (symlog)")
 
 
 def latent_use_figure(runs: pd.DataFrame, dataset: str, colours: dict[str, str]) -> Figure:
