@@ -1,5 +1,7 @@
 """Developer sessions. Every install goes through constraints.txt (torch==2.13.0 CPU)."""
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -39,3 +41,24 @@ def perf(session: nox.Session) -> None:
         "--benchmark-columns=median,iqr,rounds",
         *session.posargs,
     )
+
+
+#: The tests that exercise scikit-learn: its estimator checks, PCA, the private APIs
+#: behind dimred/_sklearn_compat.py, and its methods run through the suite.
+SKLEARN_TESTS = ("tests/test_contract.py", "tests/test_estimator_checks.py",
+                 "tests/test_pca.py", "tests/test_pod.py", "tests/test_capabilities.py",
+                 "tests/test_plugins.py", "tests/test_suite.py", "tests/test_structure.py")
+
+
+@nox.session(python="3.11")
+@nox.parametrize("sklearn", ["1.6.1", "1.7.2", "1.8.0", "1.9.1"])
+def sklearn_range(session: nox.Session, sklearn: str) -> None:
+    """The scikit-learn tests on each version pyproject.toml allows (every other pin
+    from constraints.txt kept)."""
+    pins = [line for line in Path("constraints.txt").read_text().splitlines()
+            if not line.startswith("scikit-learn")]
+    constraints = Path(session.create_tmp()) / "constraints.txt"
+    constraints.write_text("\n".join(pins) + "\n")
+    session.install("-c", str(constraints), f"scikit-learn=={sklearn}", "-e", ".[test]")
+    session.env.setdefault("DIMRED_DATA", "../shared/data")
+    session.run("pytest", *SKLEARN_TESTS, *session.posargs)

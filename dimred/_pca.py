@@ -48,6 +48,12 @@ class PCA(ReducerMixin, _SklearnPCA):
         ],
     }
 
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        """scikit-learn's ``transform``, refused with NotFittedError before ``fit`` on
+        every supported scikit-learn (1.6 raises AttributeError)."""
+        check_is_fitted(self)
+        return super().transform(X)
+
     def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Exact probabilistic-PCA log-likelihood of each sample, in nats.
 
