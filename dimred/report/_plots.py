@@ -83,8 +83,9 @@ def _likelihood_panel(axis, runs: pd.DataFrame, colours: dict[str, str]) -> None
         axis.text(0.5, 0.5, "no method with a likelihood", ha="center", va="center",
                   transform=axis.transAxes)
         return
-    values = runs[[Metric.TEST_ELBO, Metric.TEST_LOG_LIKELIHOOD]].abs().stack().dropna()
-    if values.max() > _SYMLOG_SPAN * max(values.median(), 1.0):
+    values = runs[[Metric.TEST_ELBO, Metric.TEST_LOG_LIKELIHOOD]].abs().stack()
+    values = values[np.isfinite(values)]
+    if len(values) and values.max() / max(values.median(), 1.0) > _SYMLOG_SPAN:
         # One method far below the rest (FactorAnalysis's per-pixel noise collapses on
         # pixels constant in training): a linear axis would flatten every other curve.
         axis.set_yscale("symlog", linthresh=_SYMLOG_SPAN, linscale=4)
