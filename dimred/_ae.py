@@ -18,7 +18,27 @@ class AE(NeuralReducer):
     n_components : int, default=2
         Latent width.
     hidden_layer_sizes : tuple of int, default=(256, 128)
-        Encoder widths; the decoder mirrors them. ``()`` gives a linear autoencoder.
+        Widths of the encoder's dense layers (after the convolutions for
+        ``architecture="conv"``); the decoder mirrors them. ``()`` with ``"mlp"`` gives a
+        linear autoencoder.
+    architecture : {"mlp", "conv"}, default="mlp"
+        ``"mlp"``: fully connected. ``"conv"``: for data on a grid, strided
+        convolutions (kernel 3, stride 2, one per ``conv_channels`` entry) down to the
+        dense layers, mirrored by upsampling convolutions in the decoder.
+    input_shape : tuple of int, default=None
+        The grid of a row, ``(channels, length)`` or ``(channels, height, width)``; a row
+        of X is that array flattened in C order. Required for ``"conv"``; its size must
+        be ``n_features``, and one entry may be -1 (inferred, as in ``numpy.reshape``).
+    conv_channels : tuple of int, default=(16, 32, 64)
+        Channels of the encoder's convolutions; each halves every grid axis.
+    padding : {"zeros", "circular"}, default="zeros"
+        ``"circular"`` makes every convolution periodic, for fields on periodic domains.
+    encoder, decoder : torch.nn.Module, default=None
+        Your own networks, given together, replacing the built-in architecture. The
+        encoder maps a batch ``(batch, n_features)`` to ``(batch, n_components)`` (the
+        VAE's to ``2 * n_components``: mean, then log-variance); the decoder maps
+        ``(batch, n_components)`` back to ``(batch, n_features)``. Each fit trains a copy
+        of them; wrong output widths are refused with a ValueError at fit.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Hidden activation. Weights are initialised to suit it (He for ReLU, Glorot
         otherwise); biases start at zero.
@@ -89,6 +109,12 @@ class AE(NeuralReducer):
         n_components=2,
         *,
         hidden_layer_sizes=(256, 128),
+        architecture="mlp",
+        input_shape=None,
+        conv_channels=(16, 32, 64),
+        padding="zeros",
+        encoder=None,
+        decoder=None,
         activation="relu",
         output_activation="identity",
         max_epochs=100,
@@ -106,6 +132,12 @@ class AE(NeuralReducer):
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.architecture = architecture
+        self.input_shape = input_shape
+        self.conv_channels = conv_channels
+        self.padding = padding
+        self.encoder = encoder
+        self.decoder = decoder
         self.activation = activation
         self.output_activation = output_activation
         self.max_epochs = max_epochs

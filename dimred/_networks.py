@@ -51,8 +51,8 @@ class AutoencoderNetwork(nn.Module):
         super().__init__()
         encoder_widths = [n_features, *hidden_layer_sizes]
         n_outputs = 2 * n_components if variational else n_components
-        self.encoder = _mlp([*encoder_widths, n_outputs], activation, nn.Identity, generator)
-        self.decoder = _mlp(
+        self.encoder = mlp([*encoder_widths, n_outputs], activation, nn.Identity, generator)
+        self.decoder = mlp(
             [n_components, *reversed(encoder_widths)],
             activation,
             OUTPUT_ACTIVATIONS[output_activation],
@@ -62,24 +62,26 @@ class AutoencoderNetwork(nn.Module):
             self.log_noise_variance = nn.Parameter(torch.zeros(()))
 
 
-def _mlp(widths: list[int], activation: str, output_layer, generator) -> nn.Sequential:
+def mlp(widths: list[int], activation: str, output_layer, generator) -> nn.Sequential:
     layers: list[nn.Module] = []
     n_layers = len(widths) - 1
     for index, (n_in, n_out) in enumerate(itertools.pairwise(widths)):
         linear = nn.Linear(n_in, n_out)
         last = index == n_layers - 1
-        _initialise(linear, "identity" if last else activation, generator)
+        initialise(linear, "identity" if last else activation, generator)
         layers.append(linear)
         layers.append(output_layer() if last else ACTIVATIONS[activation]())
     return nn.Sequential(*layers)
 
 
-def _initialise(linear: nn.Linear, activation: str, generator: torch.Generator) -> None:
-    """He (Kaiming) for ReLU, Glorot (Xavier) with the matching gain otherwise."""
+def initialise(layer: nn.Module, activation: str, generator: torch.Generator) -> nn.Module:
+    """He (Kaiming) for ReLU, Glorot (Xavier) with the matching gain otherwise; zero
+    biases. For linear and convolutional layers alike; returns the layer."""
     if activation == "relu":
-        nn.init.kaiming_uniform_(linear.weight, nonlinearity="relu", generator=generator)
+        nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu", generator=generator)
     else:
         gain = nn.init.calculate_gain({"logistic": "sigmoid", "identity": "linear"}.get(
             activation, activation))
-        nn.init.xavier_uniform_(linear.weight, gain=gain, generator=generator)
-    nn.init.zeros_(linear.bias)
+        nn.init.xavier_uniform_(layer.weight, gain=gain, generator=generator)
+    nn.init.zeros_(layer.bias)
+    return layer

@@ -11,8 +11,15 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from dimred._architectures import (
+    ARCHITECTURES,
+    PADDINGS,
+    build_network,
+    check_architecture,
+    check_widths,
+)
 from dimred._base import ReducerMixin
-from dimred._networks import ACTIVATIONS, OUTPUT_ACTIVATIONS, AutoencoderNetwork
+from dimred._networks import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from dimred._sklearn_compat import Interval, StrOptions, _fit_context
 from dimred._training import TrainingConfig, train
 
@@ -31,6 +38,12 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
+        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "input_shape": ["array-like", None],
+        "conv_channels": ["array-like"],
+        "padding": [StrOptions(set(PADDINGS))],
+        "encoder": [torch.nn.Module, None],
+        "decoder": [torch.nn.Module, None],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions(set(OUTPUT_ACTIVATIONS))],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -77,6 +90,7 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
         """
         continuing = self.warm_start and hasattr(self, "network_")
         X = self._validate_input(X, reset=not continuing)
+        self._check_architecture(X)
         self._check_data(X)
         generator = self._generator()
         train_rows, validation_rows = self._split(X.shape[0], generator)
@@ -104,6 +118,7 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
         """
         first_call = not hasattr(self, "network_")
         X = self._validate_input(X, reset=first_call)
+        self._check_architecture(X)
         self._check_data(X)
         if not hasattr(self, "_partial_fit_generator"):
             self._partial_fit_generator = self._generator()
@@ -188,7 +203,7 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
                 outputs.append(function(network, self._to_tensor(X[rows], X.dtype), rows).cpu())
         return torch.cat(outputs).numpy()
 
-    def _network_in(self, dtype) -> AutoencoderNetwork:
+    def _network_in(self, dtype) -> torch.nn.Module:
         """The fitted network with weights in ``dtype``; a cast copy, so self is unchanged."""
         if np.dtype(dtype) == np.float32:
             return self.network_
@@ -209,35 +224,39 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
         return network.decoder(z)
 
     # ------------------------------------------------------------------ helpers
-    def _build_network(self, n_features: int, generator: torch.Generator) -> AutoencoderNetwork:
-        network = AutoencoderNetwork(
-            n_features,
-            self.n_components,
-            self._hidden_sizes(),
-            self.activation,
-            self._output_activation(),
-            variational=self._variational,
-            learned_noise=self._learned_noise(),
-            generator=torch.Generator().manual_seed(generator.initial_seed()),
-        )
-        return network.to(self._device())
+    def _check_architecture(self, X: np.ndarray) -> None:
+        """Refuse an inconsistent architecture before any network is built."""
+        self.input_shape_ = check_architecture(
+            architecture=self.architecture, input_shape=self.input_shape,
+            encoder=self.encoder, decoder=self.decoder, n_features=X.shape[1])
+        self._hidden_sizes()
+        if self.architecture == "conv":
+            self._positive_ints(self.conv_channels, "conv_channels", "channel counts")
 
-    def _new_network(self, X: np.ndarray, generator: torch.Generator) -> AutoencoderNetwork:
+    def _build_network(self, n_features: int, generator: torch.Generator) -> torch.nn.Module:
+        seeded = torch.Generator().manual_seed(generator.initial_seed())
+        return build_network(self, n_features, seeded).to(self._device())
+
+    def _new_network(self, X: np.ndarray, generator: torch.Generator) -> torch.nn.Module:
         network = self._build_network(X.shape[1], generator)
+        if self.encoder is not None:  # the user's modules: check their widths first
+            check_widths(network, self._to_tensor(X[:2]), self.n_components,
+                         self._variational)
         self._initialise(network, X)
         return network
 
-    def _initialise(self, network: AutoencoderNetwork, X: np.ndarray) -> None:
+    def _initialise(self, network: torch.nn.Module, X: np.ndarray) -> None:
         """Data-dependent initialisation of a new network (none by default)."""
 
     def _hidden_sizes(self) -> tuple[int, ...]:
-        sizes = tuple(np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object)).tolist())
+        return self._positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes", "layer widths")
+
+    @staticmethod
+    def _positive_ints(values, name: str, what: str) -> tuple[int, ...]:
+        sizes = tuple(np.atleast_1d(np.asarray(values, dtype=object)).tolist())
         for size in sizes:
             if not isinstance(size, Integral) or isinstance(size, bool) or size <= 0:
-                raise ValueError(
-                    "hidden_layer_sizes must contain positive ints (layer widths), got "
-                    f"{self.hidden_layer_sizes!r}."
-                )
+                raise ValueError(f"{name} must contain positive ints ({what}), got {values!r}.")
         return sizes
 
     def _output_activation(self) -> str:

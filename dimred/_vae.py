@@ -37,7 +37,8 @@ class VAE(NeuralReducer):
 
     Parameters
     ----------
-    n_components, hidden_layer_sizes, activation, max_epochs, batch_size, learning_rate, \
+    n_components, hidden_layer_sizes, architecture, input_shape, conv_channels, \
+padding, encoder, decoder, activation, max_epochs, batch_size, learning_rate, \
 weight_decay, early_stopping, validation_fraction, n_iter_no_change, tol, random_state, \
 device, warm_start, verbose
         As in :class:`dimred.AE`.
@@ -98,6 +99,12 @@ feature_names_in_, device_
         n_components=2,
         *,
         hidden_layer_sizes=(256, 128),
+        architecture="mlp",
+        input_shape=None,
+        conv_channels=(16, 32, 64),
+        padding="zeros",
+        encoder=None,
+        decoder=None,
         activation="relu",
         output_activation=None,
         likelihood="gaussian",
@@ -120,6 +127,12 @@ feature_names_in_, device_
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.architecture = architecture
+        self.input_shape = input_shape
+        self.conv_channels = conv_channels
+        self.padding = padding
+        self.encoder = encoder
+        self.decoder = decoder
         self.activation = activation
         self.output_activation = output_activation
         self.likelihood = likelihood
