@@ -45,11 +45,14 @@ class AE(NeuralReducer):
     output_activation : {"identity", "sigmoid"}, default="identity"
         Decoder output; ``"sigmoid"`` suits data scaled to [0, 1].
     max_epochs : int, default=100
-        Epochs per ``fit``. The learning rate is constant for the first 70% of them and
-        then decays (cosine) to 1% of its value.
+        Epochs per ``fit``.
     batch_size : int, default=128
     learning_rate : float, default=1e-3
         AdamW step size.
+    learning_rate_schedule : {"cosine", "constant", "burda"}, default="cosine"
+        ``"cosine"``: constant for the first 70% of ``max_epochs``, then a cosine decay
+        to 1%. ``"burda"``: Burda et al. (2015)'s, ``10^(-i/7)`` of the rate for ``3^i``
+        epochs, i = 0..7 (3280 epochs in all; ``max_epochs`` cuts it short).
     weight_decay : float, default=0.0
         Decoupled weight decay (AdamW).
     early_stopping : bool, default=False
@@ -120,6 +123,7 @@ class AE(NeuralReducer):
         max_epochs=100,
         batch_size=128,
         learning_rate=1e-3,
+        learning_rate_schedule="cosine",
         weight_decay=0.0,
         early_stopping=False,
         validation_fraction=0.1,
@@ -143,6 +147,7 @@ class AE(NeuralReducer):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.weight_decay = weight_decay
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction

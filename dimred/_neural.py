@@ -49,6 +49,7 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions({"cosine", "constant", "burda"})],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -123,7 +124,7 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
         if not hasattr(self, "_partial_fit_generator"):
             self._partial_fit_generator = self._generator()
         config = self._training_config()
-        config.max_epochs, config.early_stopping, config.schedule = 1, False, False
+        config.max_epochs, config.early_stopping, config.schedule = 1, False, "constant"
         result = self._train(
             X,
             config,
@@ -295,6 +296,7 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
+            schedule=self.learning_rate_schedule,
             weight_decay=self.weight_decay,
             early_stopping=self.early_stopping,
             n_iter_no_change=self.n_iter_no_change,

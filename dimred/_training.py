@@ -35,7 +35,9 @@ class TrainingConfig:
     early_stopping: bool = False
     n_iter_no_change: int = 10
     tol: float = 1e-4
-    schedule: bool = True
+    #: "cosine" (constant for 70% of the epochs, then a cosine decay to 1%), "constant",
+    #: or "burda" (Burda et al. 2015: 10^(-i/7) of the rate for 3^i epochs, i = 0..7).
+    schedule: str = "cosine"
     verbose: bool = False
 
 
@@ -78,7 +80,7 @@ def train(
             fused=True,  # one kernel for all parameters instead of a Python loop over them
         )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda epoch: _lr_factor(epoch, config.max_epochs) if config.schedule else 1.0
+        optimizer, lambda epoch: lr_factor(epoch, config.max_epochs, config.schedule)
     )
     result = TrainingResult(optimizer=optimizer)
     best_loss, best_state, epochs_without_improvement = math.inf, None, 0
@@ -141,8 +143,20 @@ def evaluate(network, objective, X, config, generator) -> float:
     return float(total) / X.shape[0]
 
 
-def _lr_factor(epoch: int, max_epochs: int) -> float:
-    """1 for the first 70% of the epochs, then a cosine decay to 1%."""
+#: Burda et al. (2015)'s schedule: stage i lasts 3^i epochs at 10^(-i/7) of the rate.
+BURDA_STAGES = 8
+
+
+def lr_factor(epoch: int, max_epochs: int, schedule: str) -> float:
+    """The learning rate of ``epoch`` (0-based) as a fraction of the set one."""
+    if schedule == "constant":
+        return 1.0
+    if schedule == "burda":
+        stage, end = 0, 1
+        while epoch >= end and stage < BURDA_STAGES - 1:
+            stage += 1
+            end += 3**stage
+        return 10.0 ** (-stage / 7)
     decay_start = int(_DECAY_START * max_epochs)
     if epoch < decay_start:
         return 1.0

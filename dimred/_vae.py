@@ -39,8 +39,8 @@ class VAE(NeuralReducer):
     ----------
     n_components, hidden_layer_sizes, architecture, input_shape, conv_channels, \
 padding, encoder, decoder, activation, max_epochs, batch_size, learning_rate, \
-weight_decay, early_stopping, validation_fraction, n_iter_no_change, tol, random_state, \
-device, warm_start, verbose
+learning_rate_schedule, weight_decay, early_stopping, validation_fraction, \
+n_iter_no_change, tol, random_state, device, warm_start, verbose
         As in :class:`dimred.AE`.
     output_activation : {"identity", "sigmoid"} or None, default=None
         Applied to the Gaussian decoder's mean; None means ``"identity"``. A Bernoulli
@@ -115,6 +115,7 @@ feature_names_in_, device_
         max_epochs=100,
         batch_size=128,
         learning_rate=1e-3,
+        learning_rate_schedule="cosine",
         weight_decay=0.0,
         early_stopping=False,
         validation_fraction=0.1,
@@ -143,6 +144,7 @@ feature_names_in_, device_
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.weight_decay = weight_decay
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
