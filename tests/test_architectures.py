@@ -23,8 +23,19 @@ def digits():
 def waves():
     """Bumps travelling round a periodic 1-D grid of 64 points."""
     grid = np.linspace(0, 2 * np.pi, 64, endpoint=False)
-    shifts = np.random.default_rng(0).uniform(0, 2 * np.pi, 400)
+    shifts = np.random.default_rng(0).uniform(0, 2 * np.pi, 300)
     return np.exp(2 * (np.cos(grid[None, :] - shifts[:, None]) - 1)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """A Gaussian blob at random places on a 12 × 12 grid, in two channels (the second
+    half the first), flattened in C order: (channels, height, width)."""
+    grid = np.arange(12)
+    centres = np.random.default_rng(0).uniform(2, 10, (400, 2))
+    blob = np.exp(-((grid[None, :, None] - centres[:, 0, None, None]) ** 2
+                    + (grid[None, None, :] - centres[:, 1, None, None]) ** 2) / 4)
+    return np.stack([blob, 0.5 * blob], axis=1).reshape(400, -1).astype(np.float32)
 
 
 def _relative_error(model, X):
@@ -32,14 +43,15 @@ def _relative_error(model, X):
 
 
 @pytest.mark.parametrize("cls", [AE, VAE])
-def test_conv_networks_train_on_images_and_periodic_fields_and_pickle(cls, digits, waves):
-    for X, shape, padding in ((digits, (1, 8, 8), "zeros"), (waves, (1, 64), "circular")):
+def test_conv_networks_train_on_images_and_periodic_fields_and_pickle(cls, blobs, waves):
+    for X, shape, padding in ((blobs, (2, 12, 12), "zeros"), (waves, (1, 64), "circular")):
         model = cls(n_components=4, architecture="conv", input_shape=shape, padding=padding,
                     conv_channels=(8, 16), hidden_layer_sizes=(64,), max_epochs=40,
-                    random_state=0).fit(X)
+                    learning_rate=3e-3, random_state=0).fit(X)
         assert model.input_shape_ == shape
-        # Learned: far better than the zero predictor.
-        assert _relative_error(model, X) < 0.6
+        # Learned: at most half the error of predicting the mean row.
+        mean_error = np.linalg.norm(X - X.mean(axis=0)) / np.linalg.norm(X)
+        assert _relative_error(model, X) < 0.5 * mean_error
         restored = pickle.loads(pickle.dumps(model))
         np.testing.assert_array_equal(restored.transform(X), model.transform(X))
         convolutions = [m for m in model.network_.modules()
