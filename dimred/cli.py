@@ -25,7 +25,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dimred`` console script; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    return args.command(args)
+    try:
+        return args.command(args)
+    except BrokenPipeError:
+        # The reader went away (`dimred bench S --dry-run | head`): stop without a
+        # traceback, and keep Python from reporting the pipe again at exit (the
+        # recipe of Python's signal documentation, exit status 1 included).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from dimred.benchmark import load_suite, run_suite
 from dimred.cli import main
-from tests._suites import write_suite
+from tests._suites import TINY, write_suite
 from tests.conftest import free_port
 
 _HEAVY = ("torch", "mlflow", "sklearn", "dask")
@@ -113,3 +113,17 @@ def test_ui_prints_the_comparison_and_sigterm_frees_its_port(small_store):
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
+
+
+def test_a_dry_run_read_by_head_ends_without_a_traceback(tmp_path):
+    # 2560 cells, 140 kB of listing: more than a pipe holds, so the writer meets the
+    # closed pipe whatever the timing.
+    suite = write_suite(tmp_path, TINY.replace("latent_sizes = [2]",
+                                               f"latent_sizes = {list(range(1, 65))}")
+                        .replace("seeds = [0]", f"seeds = {list(range(10))}"))
+    command = (f"{sys.executable} -m dimred.cli bench {suite} --dry-run "
+               f"--tracking-uri sqlite:///{tmp_path / 'mlflow.db'} | head -1")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.stdout.startswith("[ to run] digits/")
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
