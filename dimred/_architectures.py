@@ -158,7 +158,6 @@ class ConvAutoencoderNetwork(nn.Module):
                  activation: str, output_activation: str, variational: bool,
                  learned_noise: bool, generator: torch.Generator):
         super().__init__()
-        self.variational = variational
         n_dims = len(input_shape) - 1
         conv = nn.Conv1d if n_dims == 1 else nn.Conv2d
         grids = [input_shape[1:]]

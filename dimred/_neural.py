@@ -21,7 +21,7 @@ from dimred._architectures import (
 from dimred._base import ReducerMixin
 from dimred._networks import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from dimred._sklearn_compat import Interval, StrOptions, _fit_context
-from dimred._training import TrainingConfig, train
+from dimred._training import SCHEDULES, TrainingConfig, train
 
 #: Rows per forward pass at inference: bounds memory, whatever the size of X.
 INFERENCE_BATCH = 4096
@@ -49,7 +49,7 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "learning_rate_schedule": [StrOptions({"cosine", "constant", "burda"})],
+        "learning_rate_schedule": [StrOptions(set(SCHEDULES))],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],

@@ -143,6 +143,9 @@ def evaluate(network, objective, X, config, generator) -> float:
     return float(total) / X.shape[0]
 
 
+#: The learning-rate schedules :func:`lr_factor` knows.
+SCHEDULES = ("cosine", "constant", "burda")
+
 #: Burda et al. (2015)'s schedule: stage i lasts 3^i epochs at 10^(-i/7) of the rate.
 BURDA_STAGES = 8
 

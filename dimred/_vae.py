@@ -247,17 +247,8 @@ feature_names_in_, device_
         -------
         elbo : ndarray of shape (n_samples,), dtype of ``X``
         """
-        check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
-        self._check_data(X)
-
-        def elbo(network, x, rows):
-            mean, log_variance = self._encode(network, x)
-            noise = self._row_noise(X[rows], ELBO_SAMPLES, _ELBO_SALT, x)
-            z = mean + torch.exp(0.5 * log_variance) * noise
-            return self._log_px(network, x, z).mean(0) - _kl_to_prior(mean, log_variance)
-
-        return self._map(X, elbo, batch=max(1, _IWAE_CHUNK // ELBO_SAMPLES))
+        terms = self._elbo_terms(X)
+        return -(terms[:, 0] + terms[:, 1])
 
     def latent_diagnostics(self, X: ArrayLike) -> dict[str, float]:
         """How the model uses its latent space on ``X``: the split of the ELBO into rate
@@ -277,24 +268,30 @@ feature_names_in_, device_
             nats per sample, with the draws of :meth:`score_samples`, so that
             ``-(rate + distortion)`` is the mean of ``score_samples(X)``.
         """
+        terms = self._elbo_terms(X)
+        variances = np.var(terms[:, 2:], axis=0, dtype=np.float64)
+        return {
+            "active_units": int(np.sum(variances > ACTIVE_UNIT_THRESHOLD)),
+            "rate": float(np.mean(terms[:, 0], dtype=np.float64)),
+            "distortion": float(np.mean(terms[:, 1], dtype=np.float64)),
+        }
+
+    def _elbo_terms(self, X: ArrayLike) -> np.ndarray:
+        """Per row of ``X``: the rate ``KL(q(z|x) || p(z))``, the distortion
+        ``-E_q log p(x|z)`` (over :data:`ELBO_SAMPLES` draws seeded by the row's values),
+        then the posterior mean, as columns of an array in ``X``'s dtype."""
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
         self._check_data(X)
 
-        def rate_and_distortion(network, x, rows):
+        def terms(network, x, rows):
             mean, log_variance = self._encode(network, x)
             noise = self._row_noise(X[rows], ELBO_SAMPLES, _ELBO_SALT, x)
             z = mean + torch.exp(0.5 * log_variance) * noise
             distortion = -self._log_px(network, x, z).mean(0)
             return torch.stack([_kl_to_prior(mean, log_variance), distortion, *mean.T], 1)
 
-        values = self._map(X, rate_and_distortion, batch=max(1, _IWAE_CHUNK // ELBO_SAMPLES))
-        variances = np.var(values[:, 2:], axis=0, dtype=np.float64)
-        return {
-            "active_units": int(np.sum(variances > ACTIVE_UNIT_THRESHOLD)),
-            "rate": float(np.mean(values[:, 0], dtype=np.float64)),
-            "distortion": float(np.mean(values[:, 1], dtype=np.float64)),
-        }
+        return self._map(X, terms, batch=max(1, _IWAE_CHUNK // ELBO_SAMPLES))
 
     def log_likelihood(
         self, X: ArrayLike, n_importance_samples: int = 1000, random_state=None

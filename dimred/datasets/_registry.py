@@ -82,7 +82,11 @@ def loader_of(source: str, search_path: SearchPath = None) -> Callable[..., Bunc
 
 def loader_options(source: str, search_path: SearchPath = None) -> set[str]:
     """The options the loader of ``source`` accepts, besides :data:`PREPROCESSING_OPTIONS`."""
-    parameters = inspect.signature(loader_of(source, search_path)).parameters
+    return _options_of(loader_of(source, search_path))
+
+
+def _options_of(loader: Callable[..., Bunch]) -> set[str]:
+    parameters = inspect.signature(loader).parameters
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return {name for name, p in parameters.items() if p.kind in named} - {"data_home", "path"}
 
@@ -141,14 +145,14 @@ def load_dataset(
         raise ValueError("scale01 and standardize are exclusive; choose one.")
     if binarize not in BINARIZE_OPTIONS:
         raise ValueError(f"binarize must be one of {BINARIZE_OPTIONS}, got {binarize!r}.")
-    accepted = loader_options(source, search_path)
+    loader = loader_of(source, search_path)
+    accepted = _options_of(loader)
     unknown = set(options) - accepted
     if unknown:
         raise TypeError(
             f"dataset {source!r} has no option(s) {sorted(unknown)}; it takes "
             f"{sorted(accepted) + list(PREPROCESSING_OPTIONS)}."
         )
-    loader = loader_of(source, search_path)
     if source.startswith("file:"):
         data = load_file(source.removeprefix("file:"), **options)
     elif "data_home" in inspect.signature(loader).parameters:

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from dimred import _figures, _modal
-from dimred.report._runs import gallery_k, load_examples
+from dimred.report._runs import first_per_method, gallery_k, load_examples
 from dimred.schema import Param
 
 #: Saves a figure beside the report and returns its Markdown lines.
@@ -31,7 +31,7 @@ def field_section(rows: pd.DataFrame, dataset: str, tracking_uri: str, save: Sav
         return []
     lines = []
     k = gallery_k(rows)
-    at_k = ordered[ordered.n_components == k].drop_duplicates(Param.METHOD)
+    at_k = first_per_method(rows[rows.n_components == k])
     examples = {r.method: examples_of(r) for r in at_k.itertuples()}
     first = next(iter(examples.values()))
     snapshots = {"original": first["originals"]}

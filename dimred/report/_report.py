@@ -14,7 +14,7 @@ from dimred import references
 from dimred._figures import image_rows, latent_scatters
 from dimred.report import _plots
 from dimred.report._fields import field_section
-from dimred.report._runs import gallery_k, load_examples, load_runs
+from dimred.report._runs import first_per_method, gallery_k, load_examples, load_runs
 from dimred.schema import Metric, Param
 
 #: Leaderboard columns: (metric, header, format).
@@ -218,10 +218,10 @@ def _image_figures(rows: pd.DataFrame, dataset: str, tracking_uri: str, out: Pat
         return load_examples(row.artifact_uri, tracking_uri)
 
     lines = []
-    image_shape = examples_of(_first_per_method(rows).iloc[0]).get("image_shape")
+    image_shape = examples_of(first_per_method(rows).iloc[0]).get("image_shape")
     if image_shape is not None:
         lines += _galleries(rows, dataset, tuple(image_shape), examples_of, out)
-    at_two = _first_per_method(rows[rows.n_components == 2])
+    at_two = first_per_method(rows[rows.n_components == 2])
     codes = {}
     for r in at_two.itertuples():
         e = examples_of(r)
@@ -240,7 +240,7 @@ def _galleries(rows, dataset: str, image_shape: tuple, examples_of, out: Path) -
     sample."""
     lines = []
     k = gallery_k(rows)
-    chosen = _first_per_method(rows[rows.n_components == k])
+    chosen = first_per_method(rows[rows.n_components == k])
     examples = {r.method: examples_of(r) for r in chosen.itertuples()}
     if examples:
         gallery = {"original": next(iter(examples.values()))["originals"]}
@@ -261,11 +261,6 @@ def _galleries(rows, dataset: str, image_shape: tuple, examples_of, out: Path) -
                             title=f"{dataset}: samples from the prior (decoder means)")
         lines += _figure(figure, out, f"{dataset}_samples.png", f"{dataset} samples")
     return lines
-
-
-def _first_per_method(rows: pd.DataFrame) -> pd.DataFrame:
-    """Each method's run with the lowest seed, by method."""
-    return rows.sort_values([Param.METHOD, Param.SEED]).drop_duplicates(Param.METHOD)
 
 
 def _figure(figure, out: Path, name: str, alt: str) -> list[str]:

@@ -82,6 +82,11 @@ def load_examples(artifact_uri: str, tracking_uri: str) -> dict[str, np.ndarray]
         return dict(archive)
 
 
+def first_per_method(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each method's run with the lowest seed, by method."""
+    return rows.sort_values([Param.METHOD, Param.SEED]).drop_duplicates(Param.METHOD)
+
+
 def gallery_k(rows: pd.DataFrame) -> int:
     """The latent size a gallery shows: the one most methods share, the larger on ties."""
     counts = rows.groupby(Param.N_COMPONENTS).method.nunique()
