@@ -141,6 +141,11 @@ def _errorbar(axis, rows: pd.DataFrame, metric: str, colour: str, label: str,
                   markersize=5, markerfacecolor="none", capsize=3)
 
 
+#: Entries per row of a figure-wide legend: a zoo's dozen methods wrap onto two rows
+#: rather than run off the figure's edge.
+_LEGEND_COLUMNS = 6
+
+
 def pareto_figure(runs: pd.DataFrame, colours: dict[str, str]) -> Figure:
     """Fit time against test error for every finished cell, one panel per dataset, with
     each dataset's Pareto front (no other cell is both faster and more accurate)."""
@@ -170,7 +175,7 @@ def pareto_figure(runs: pd.DataFrame, colours: dict[str, str]) -> Figure:
         axis.set_title(dataset)
         axis.grid(alpha=0.3)
     figure.legend(list(handles.values()), list(handles), loc="outside lower center",
-                  ncols=len(handles))
+                  ncols=min(len(handles), _LEGEND_COLUMNS))
     figure.suptitle("Speed against accuracy: every cell, labelled by its latent size k "
                     "(lower left is better)")
     return figure
