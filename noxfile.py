@@ -62,3 +62,12 @@ def sklearn_range(session: nox.Session, sklearn: str) -> None:
     session.install("-c", str(constraints), f"scikit-learn=={sklearn}", "-e", ".[test]")
     session.env.setdefault("DIMRED_DATA", "../shared/data")
     session.run("pytest", *SKLEARN_TESTS, *session.posargs)
+
+
+@nox.session(python="3.11")
+def peer_pythae(session: nox.Session) -> None:
+    """dimred's VAE beside pythae 0.1.2's on Burda's MNIST VAE (benchmarks/peer_pythae_vae.py).
+    pythae is installed here only, never as a dependency of dimred."""
+    session.install(*CONSTRAINTS, "-e", ".", "pythae==0.1.2")
+    session.env.setdefault("DIMRED_DATA", "../shared/data")
+    session.run("python", "benchmarks/peer_pythae_vae.py", *session.posargs)

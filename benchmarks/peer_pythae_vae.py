@@ -1,0 +1,143 @@
+"""Peer: dimred's VAE beside pythae 0.1.2's, same network, data, optimiser and epochs.
+
+Burda et al. (2015)'s VAE (784-200-200-50, tanh, Bernoulli decoder) on dynamically
+binarised MNIST, trained by each library for the same number of epochs with Adam at a
+constant 1e-3 and batches of 100. Prints, for both, the training samples per second and
+the test NLL by each library's own k-sample importance-weighted estimator, on the same
+test images binarised once with seed 0.
+
+pythae is never a dependency of dimred; it lives in the nox session's own environment:
+
+    nox -s peer_pythae -- --epochs 10 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import tempfile
+import time
+
+import numpy as np
+import torch
+from pythae.data.datasets import BaseDataset, DatasetOutput
+from pythae.models import VAE as PythaeVAE
+from pythae.models import VAEConfig
+from pythae.models.base.base_utils import ModelOutput
+from pythae.models.nn import BaseDecoder, BaseEncoder
+from pythae.trainers import BaseTrainer, BaseTrainerConfig
+
+from dimred import VAE
+from dimred.datasets import load_mnist
+
+N_LATENT, HIDDEN = 50, (200, 200)
+
+
+def tanh_mlp(widths: list[int]) -> torch.nn.Sequential:
+    layers = []
+    for n_in, n_out in itertools.pairwise(widths):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.Tanh()]
+    return torch.nn.Sequential(*layers)
+
+
+class Encoder(BaseEncoder):
+    def __init__(self):
+        super().__init__()
+        self.body = tanh_mlp([784, *HIDDEN])
+        self.mean = torch.nn.Linear(HIDDEN[-1], N_LATENT)
+        self.log_variance = torch.nn.Linear(HIDDEN[-1], N_LATENT)
+
+    def forward(self, x):
+        h = self.body(x.reshape(x.shape[0], -1))
+        return ModelOutput(embedding=self.mean(h), log_covariance=self.log_variance(h))
+
+
+class Decoder(BaseDecoder):
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(tanh_mlp([N_LATENT, *HIDDEN[::-1]]),
+                                        torch.nn.Linear(HIDDEN[0], 784), torch.nn.Sigmoid())
+
+    def forward(self, z):
+        return ModelOutput(reconstruction=self.body(z))
+
+
+class DynamicallyBinarised(BaseDataset):
+    """Grey levels in [0, 1], each item drawn afresh as Bernoulli pixels when read."""
+
+    def __getitem__(self, index):
+        return DatasetOutput(data=torch.bernoulli(self.data[index]), labels=self.labels[index])
+
+
+def figures(n_samples_seen: int, fit_seconds: float, test_nll: float,
+            evaluation_start: float) -> dict:
+    return {"fit_seconds": fit_seconds, "samples_per_second": n_samples_seen / fit_seconds,
+            "test_nll": test_nll, "evaluation_seconds": time.perf_counter() - evaluation_start}
+
+
+def train_pythae(X_train: np.ndarray, X_test: np.ndarray, args) -> dict:
+    model = PythaeVAE(VAEConfig(input_dim=(784,), latent_dim=N_LATENT, reconstruction_loss="bce"),
+                      encoder=Encoder(), decoder=Decoder())
+    data = torch.from_numpy(X_train)
+    with tempfile.TemporaryDirectory() as output_dir:
+        trainer = BaseTrainer(
+            model,
+            DynamicallyBinarised(data, torch.zeros(len(data))),
+            training_config=BaseTrainerConfig(
+                output_dir=output_dir, num_epochs=args.epochs, learning_rate=1e-3,
+                per_device_train_batch_size=100, optimizer_cls="Adam", seed=args.seed,
+                # No evaluation set (the test set must not pick the model), so the model
+                # pythae keeps is the one with the best training loss.
+                keep_best_on_train=True, no_cuda=True),
+        )
+        start = time.perf_counter()
+        trainer.train()
+        fit_seconds = time.perf_counter() - start
+    trained = trainer._best_model.eval()  # pythae's attribute for the model it keeps
+    start = time.perf_counter()
+    torch.manual_seed(args.seed)
+    with torch.no_grad():
+        log_likelihood = trained.get_nll(torch.from_numpy(X_test), n_samples=args.k)
+    return figures(args.epochs * len(X_train), fit_seconds, -float(log_likelihood), start)
+
+
+def train_dimred(X_train: np.ndarray, X_test: np.ndarray, args) -> dict:
+    vae = VAE(n_components=N_LATENT, hidden_layer_sizes=HIDDEN, activation="tanh",
+              likelihood="bernoulli", dynamic_binarization=True, max_epochs=args.epochs,
+              batch_size=100, learning_rate=1e-3, learning_rate_schedule="constant",
+              random_state=args.seed, device="cpu")
+    start = time.perf_counter()
+    vae.fit(X_train)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    log_likelihood = vae.log_likelihood(X_test, n_importance_samples=args.k, random_state=args.seed)
+    return figures(args.epochs * len(X_train), fit_seconds, -float(log_likelihood.mean()), start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--n-test", type=int, default=1000)
+    parser.add_argument("--k", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    logging.getLogger("pythae").setLevel(logging.WARNING)
+
+    mnist = load_mnist()
+    X_train = mnist.X_train.astype(np.float32)
+    X_test = np.random.default_rng(0).binomial(1, mnist.X_test[: args.n_test]).astype(np.float32)
+    result = {"epochs": args.epochs, "n_train": len(X_train), "n_test": len(X_test), "k": args.k,
+              "threads": args.threads, "torch": torch.__version__,
+              "dimred": train_dimred(X_train, X_test, args),
+              "pythae": train_pythae(X_train, X_test, args)}
+    result["samples_per_second_ratio"] = (result["dimred"]["samples_per_second"]
+                                          / result["pythae"]["samples_per_second"])
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
