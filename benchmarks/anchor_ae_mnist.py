@@ -7,7 +7,8 @@ of it) and prints the test figure; ``--architecture conv`` trains a convolutiona
 at the same latent size instead.
 
     python benchmarks/anchor_ae_mnist.py [--epochs 50] [--activation logistic]
-        [--weight-decay 0] [--architecture mlp|conv] [--threads 2]
+        [--weight-decay 0.2] [--architecture mlp|conv] [--conv-channels 16 32 64]
+        [--hidden 256 128] [--threads 2]
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", type=int, default=30)
     parser.add_argument("--architecture", default="mlp", choices=["mlp", "conv"])
+    parser.add_argument("--conv-channels", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument("--hidden", type=int, nargs="*", default=None,
+                        help="dense widths (default: 1000 500 250 for mlp, 256 128 for conv)")
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--activation", default="relu")
     parser.add_argument("--weight-decay", type=float, default=0.0)
@@ -45,8 +49,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     data = load_mnist()
-    shape = {"hidden_layer_sizes": (1000, 500, 250)} if args.architecture == "mlp" else {
-        "architecture": "conv", "input_shape": (1, 28, 28)}
+    if args.architecture == "mlp":
+        shape = {"hidden_layer_sizes": tuple(args.hidden or (1000, 500, 250))}
+    else:
+        shape = {"architecture": "conv", "input_shape": (1, 28, 28),
+                 "conv_channels": tuple(args.conv_channels),
+                 "hidden_layer_sizes": tuple(args.hidden or (256, 128))}
     model = AE(
         n_components=args.k,
         **shape,
@@ -73,6 +81,7 @@ def main() -> None:
     result = {
         "architecture": args.architecture,
         "k": args.k,
+        **{name: list(value) for name, value in shape.items() if name != "architecture"},
         "epochs": args.epochs,
         "best_epoch": int(np.argmin(validation_curve)) + 1,
         "activation": args.activation,
