@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--conv-channels", type=int, nargs="+", default=[16, 32, 64])
     parser.add_argument("--hidden", type=int, nargs="*", default=None,
                         help="dense widths (default: 1000 500 250 for mlp, 256 128 for conv)")
+    parser.add_argument("--output-activation", default="sigmoid", choices=["sigmoid", "identity"])
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--activation", default="relu")
     parser.add_argument("--weight-decay", type=float, default=0.0)
@@ -59,7 +60,7 @@ def main() -> None:
         n_components=args.k,
         **shape,
         activation=args.activation,
-        output_activation="sigmoid",
+        output_activation=args.output_activation,
         max_epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
@@ -85,6 +86,7 @@ def main() -> None:
         "epochs": args.epochs,
         "best_epoch": int(np.argmin(validation_curve)) + 1,
         "activation": args.activation,
+        "output_activation": args.output_activation,
         "weight_decay": args.weight_decay,
         "learning_rate": args.learning_rate,
         "batch_size": args.batch_size,

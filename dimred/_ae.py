@@ -43,7 +43,10 @@ class AE(NeuralReducer):
         Hidden activation. Weights are initialised to suit it (He for ReLU, Glorot
         otherwise); biases start at zero.
     output_activation : {"identity", "sigmoid"}, default="identity"
-        Decoder output; ``"sigmoid"`` suits data scaled to [0, 1].
+        Decoder output; ``"sigmoid"`` suits data scaled to [0, 1]. Under the squared
+        error a saturated sigmoid passes almost no gradient, so a deep network can
+        settle on an all-black image early and never leave it (seen with
+        ``architecture="conv"`` on MNIST, one seed in two); ``"identity"`` cannot.
     max_epochs : int, default=100
         Epochs per ``fit``.
     batch_size : int, default=128
