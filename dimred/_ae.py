@@ -40,8 +40,8 @@ class AE(NeuralReducer):
         ``(batch, n_components)`` back to ``(batch, n_features)``. Each fit trains a copy
         of them; wrong output widths are refused with a ValueError at fit.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
-        Hidden activation. Weights are initialised to suit it (He for ReLU, Glorot
-        otherwise); biases start at zero.
+        Hidden activation. Weights are initialised to suit it (He for ReLU, LeCun for
+        tanh and logistic, Glorot for linear layers); biases start at zero.
     output_activation : {"identity", "sigmoid"}, default="identity"
         Decoder output; ``"sigmoid"`` suits data scaled to [0, 1]. Under the squared
         error a saturated sigmoid passes almost no gradient, so a deep network can
