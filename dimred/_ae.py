@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from dimred._neural import NeuralReducer
@@ -47,6 +50,8 @@ class AE(NeuralReducer):
         error a saturated sigmoid passes almost no gradient, so a deep network can
         settle on an all-black image early and never leave it (seen with
         ``architecture="conv"`` on MNIST, one seed in two); ``"identity"`` cannot.
+        ``fit`` warns (``ConvergenceWarning``) when its last epoch's loss is no lower
+        than that of predicting every row by the data's mean.
     max_epochs : int, default=100
         Epochs per ``fit``.
     batch_size : int, default=128
@@ -164,6 +169,22 @@ class AE(NeuralReducer):
     def _objective(self, network, batch, epoch, generator) -> torch.Tensor:
         reconstruction = network.decoder(network.encoder(batch))
         return torch.nn.functional.mse_loss(reconstruction, batch)
+
+    def _check_learned(self, X: np.ndarray) -> None:
+        # A network stuck at one output for every row (a saturated sigmoid, dead ReLUs)
+        # trains without any error; only its loss, no lower than the mean's, tells.
+        mean_predictor = float(np.mean(np.var(X, axis=0, dtype=np.float64)))
+        if self.loss_curve_[-1] >= mean_predictor:
+            warnings.warn(
+                f"training ended at a loss of {self.loss_curve_[-1]:.4g} per entry, no "
+                f"better than predicting every row by the data's mean ({mean_predictor:.4g})"
+                ". A short training may simply need more epochs; a network stuck at one "
+                "output stays there whatever the budget (a sigmoid output saturated under "
+                "the squared error, dead units): try output_activation='identity', another "
+                "random_state or a lower learning_rate.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
 
     def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Minus the mean squared reconstruction error of each sample (not a likelihood).

@@ -102,6 +102,7 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
             restart=not continuing,
             X_validation=None if validation_rows is None else self._to_tensor(X[validation_rows]),
         )
+        self._check_learned(X)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -248,6 +249,9 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
 
     def _initialise(self, network: torch.nn.Module, X: np.ndarray) -> None:
         """Data-dependent initialisation of a new network (none by default)."""
+
+    def _check_learned(self, X: np.ndarray) -> None:
+        """Warn after ``fit`` if the network has visibly learned nothing (none by default)."""
 
     def _hidden_sizes(self) -> tuple[int, ...]:
         return self._positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes", "layer widths")

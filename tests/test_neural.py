@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 import pickle
+import warnings
 
 import joblib
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from dimred import AE, VAE
 
@@ -38,6 +39,16 @@ def test_training_reduces_the_loss(Estimator, digits01):
     assert model.n_iter_ == 15 == len(model.loss_curve_)
     assert model.loss_curve_[-1] < 0.8 * model.loss_curve_[0]
     assert model.n_parameters_ == sum(p.numel() for p in model.network_.parameters())
+
+
+def test_an_ae_that_learns_nothing_says_so(digits01):
+    # Data far from the network's starting outputs, and a rate too small to reach it:
+    # the loss stays above the mean predictor's, as for a network stuck at one output.
+    with pytest.warns(ConvergenceWarning, match="no better than predicting every row"):
+        AE(n_components=2, **{**SMALL, "learning_rate": 1e-9}).fit(digits01 + 5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        AE(n_components=8, **{**SMALL, "max_epochs": 60}).fit(digits01)
 
 
 @pytest.mark.parametrize("Estimator", [AE, VAE])
