@@ -173,7 +173,12 @@ class AE(NeuralReducer):
     def _check_learned(self, X: np.ndarray) -> None:
         # A network stuck at one output for every row (a saturated sigmoid, dead ReLUs)
         # trains without any error; only its loss, no lower than the mean's, tells.
-        mean_predictor = float(np.mean(np.var(X, axis=0, dtype=np.float64)))
+        # The mean predictor's squared error per entry, E|x|^2/d - |mean|^2/d: sums in
+        # float64 without the n-by-d temporary that np.var would allocate.
+        n_samples, n_features = X.shape
+        mean = X.mean(axis=0, dtype=np.float64)
+        mean_predictor = float(np.einsum("ij,ij->", X, X, dtype=np.float64)
+                               / (n_samples * n_features) - mean @ mean / n_features)
         if self.loss_curve_[-1] >= mean_predictor:
             warnings.warn(
                 f"training ended at a loss of {self.loss_curve_[-1]:.4g} per entry, no "
