@@ -3,12 +3,15 @@ diagnostics add up to its ELBO."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.decomposition import FactorAnalysis, FastICA, KernelPCA
 from sklearn.manifold import Isomap
 
 from dimred import AE, PCA, POD, VAE
+from dimred.benchmark import _evaluation
 from dimred.capabilities import capabilities
 from dimred.schema import EXACT, LOWER_BOUND
 
@@ -58,3 +61,15 @@ def test_vae_diagnostics_split_the_elbo_and_find_the_collapsed_units(planar):
     # A heavy KL weight pushes every unit to the prior: none is active, the rate is ~0.
     collapsed = fitted(beta=20.0).latent_diagnostics(planar)
     assert collapsed["active_units"] == 0 and collapsed["rate"] < 0.1
+
+
+def test_the_warm_up_fits_a_clone_once_per_class_and_keeps_its_warnings(planar):
+    # 64 rows and 2 epochs: the throwaway fit does not beat the mean and would warn.
+    _evaluation._WARMED.discard(AE)
+    model = AE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _evaluation.warm_up(model, planar + 5.0)
+    assert AE in _evaluation._WARMED
+    assert not hasattr(model, "network_")  # the clone was fitted, not the estimator
+    assert [str(w.message) for w in caught] == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import timeit
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,7 +98,11 @@ def warm_up(estimator: Any, X: np.ndarray, n_rows: int = 64) -> None:
         return
     _WARMED.add(type(estimator))
     try:
-        clone(estimator).set_params(**_quiet(estimator)).fit(X[:n_rows])
+        # Its warnings are about a throwaway fit on a few rows (an AE does not beat the
+        # mean there); the timed fit raises its own.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clone(estimator).set_params(**_quiet(estimator)).fit(X[:n_rows])
     except Exception:  # best effort, see the docstring: the timed fit reports errors
         pass
 
