@@ -98,7 +98,7 @@ def warm_up(estimator: Any, X: np.ndarray, n_rows: int = 64) -> None:
         return
     _WARMED.add(type(estimator))
     try:
-        # Its warnings are about a throwaway fit on a few rows (an AE does not beat the
+        # Its warnings are about a throwaway fit on a few rows (a network does not beat the
         # mean there); the timed fit raises its own.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
