@@ -4,7 +4,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "tests", "full"]
 nox.options.default_venv_backend = "venv"
 
 CONSTRAINTS = ("-c", "constraints.txt")
@@ -12,17 +12,28 @@ CONSTRAINTS = ("-c", "constraints.txt")
 
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
-    """The test suite; MNIST is read from $DIMRED_DATA (default ../shared/data)."""
+    """The README's test line: the contract, the runner, doctests and examples (fast).
+    MNIST is read from $DIMRED_DATA (default ../shared/data)."""
     session.install(*CONSTRAINTS, "-e", ".[test]")
     session.env.setdefault("DIMRED_DATA", "../shared/data")
     session.run("pytest", *session.posargs)
 
 
 @nox.session(python="3.11")
+def full(session: nox.Session) -> None:
+    """The slow tests the README's line leaves out (marked ``slow``): published
+    references, concurrency with real processes, scale. ``.ci/run`` runs it after the
+    README's line."""
+    session.install(*CONSTRAINTS, "-e", ".[test]")
+    session.env.setdefault("DIMRED_DATA", "../shared/data")
+    session.run("pytest", "-m", "slow", *session.posargs)
+
+
+@nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting-independent checks."""
     session.install(*CONSTRAINTS, "ruff")
-    session.run("ruff", "check", "dimred", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "dimred", "tests", "benchmarks", "examples", "noxfile.py")
 
 
 @nox.session(python="3.11")
@@ -33,7 +44,7 @@ def perf(session: nox.Session) -> None:
     session.env.setdefault("DIMRED_DATA", "../shared/data")
     session.run(
         "pytest",
-        "benchmarks",
+        "benchmarks/performance",
         "-p",
         "no:cacheprovider",
         "--benchmark-autosave",
@@ -66,8 +77,9 @@ def sklearn_range(session: nox.Session, sklearn: str) -> None:
 
 @nox.session(python="3.11")
 def peer_pythae(session: nox.Session) -> None:
-    """dimred's VAE beside pythae 0.1.2's on Burda's MNIST VAE (benchmarks/peer_pythae_vae.py).
+    """dimred's VAE beside pythae 0.1.2's on Burda's MNIST VAE
+    (benchmarks/peers/pythae_vae.py).
     pythae is installed here only, never as a dependency of dimred."""
     session.install(*CONSTRAINTS, "-e", ".", "pythae==0.1.2")
     session.env.setdefault("DIMRED_DATA", "../shared/data")
-    session.run("python", "benchmarks/peer_pythae_vae.py", *session.posargs)
+    session.run("python", "benchmarks/peers/pythae_vae.py", *session.posargs)

@@ -4,8 +4,20 @@ Four methods under one scikit-learn contract (``fit`` / ``transform`` /
 ``inverse_transform`` / ``score`` in nats / ``reconstruction_error``):
 :class:`POD`, :class:`PCA`, :class:`AE` and :class:`VAE`.
 
-A new method implements :class:`ReducerMixin` (the contract, documented there) and is
-named in a suite by its import path; see :mod:`dimred._plugins`.
+A new method implements :class:`ReducerMixin` (the contract, documented there), is
+checked by :func:`dimred.testing.check_reducer`, and is named in a suite by its import
+path; see :mod:`dimred._plugins`.
+
+The package is laid out by layer, each importing only those below it::
+
+    cli, testing                 entry points
+    benchmark                    suites, runner, cells, tracking, executors
+    report                       tables and figures from the runs
+    figures                      matplotlib drawings shared by cells and reports
+    linear, neural, datasets     the methods and the data
+    contract                     what every method is (ReducerMixin, capabilities)
+    schema, references, _plugins, _sklearn_compat, _legacy
+                                 names, anchors, import paths, private APIs
 
 The estimators are imported on first use, so that ``import dimred`` (and ``dimred
 --help``) does not pay for torch.
@@ -17,16 +29,20 @@ import importlib
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
+from dimred import _legacy
+
 if TYPE_CHECKING:
-    from dimred._ae import AE
-    from dimred._base import ReducerMixin
-    from dimred._pca import PCA
-    from dimred._pod import POD
-    from dimred._vae import VAE
+    from dimred.contract._reducer import ReducerMixin
+    from dimred.linear._pca import PCA
+    from dimred.linear._pod import POD
+    from dimred.neural._ae import AE
+    from dimred.neural._vae import VAE
 
 #: Public name -> the module defining it.
-_ESTIMATOR_MODULES = {"POD": "dimred._pod", "PCA": "dimred._pca", "AE": "dimred._ae",
-                      "VAE": "dimred._vae"}
+_ESTIMATOR_MODULES = {"POD": "dimred.linear._pod", "PCA": "dimred.linear._pca",
+                      "AE": "dimred.neural._ae", "VAE": "dimred.neural._vae"}
+
+_legacy.install()  # models pickled before the layout by layer still load
 
 try:
     __version__ = version("dimred")
@@ -35,7 +51,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 
 #: Other public names imported on first use, by module.
-_LAZY = {"ReducerMixin": "dimred._base"}
+_LAZY = {"ReducerMixin": "dimred.contract._reducer"}
 
 
 def __getattr__(name: str):

@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         "resumes where it stopped. Exits 1 if any cell failed, 2 if the tracking store "
         "or the suite file did.",
     )
-    bench.add_argument("suite", help="suite TOML file, e.g. benchmarks/quick.toml")
+    bench.add_argument("suite", help="suite TOML file, e.g. benchmarks/suites/quick.toml")
     _tracking_argument(bench)
     bench.add_argument("--experiment", help="MLflow experiment name (default: the suite's name)")
     bench.add_argument(

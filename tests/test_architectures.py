@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 
 from dimred import AE, VAE
-from dimred._networks import initialise
+from dimred.neural.networks._layers import initialise
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from sklearn.manifold import Isomap
 
 from dimred import AE, PCA, POD, VAE
 from dimred.benchmark import _evaluation
-from dimred.capabilities import capabilities
+from dimred.contract.capabilities import capabilities
 from dimred.schema import EXACT, LOWER_BOUND
 
 

@@ -12,8 +12,8 @@ import pytest
 from sklearn.utils import Bunch
 
 from dimred import AE, POD
-from dimred._modal import coefficient_trajectories, energy_ranks, training_spectrum
 from dimred.benchmark._evaluation import fit_and_evaluate
+from dimred.figures._modal import coefficient_trajectories, energy_ranks, training_spectrum
 
 
 @pytest.fixture(scope="module")

@@ -210,14 +210,14 @@ def test_elbo_is_not_the_decoded_mean(binary_vae):
     with torch.no_grad():
         x = torch.tensor(X)
         mean, log_variance = vae._encode(vae.network_, x)
-        from dimred._vae import _kl_to_prior
+        from dimred.neural._vae import _kl_to_prior
 
         at_mean = (vae._log_px(vae.network_, x, mean) - _kl_to_prior(mean, log_variance)).numpy()
     assert at_mean.mean() > vae.score_samples(X).mean()
 
 
 def test_burdas_schedule_runs_3_to_the_i_epochs_at_10_to_the_minus_i_over_7(digits01):
-    from dimred._training import lr_factor
+    from dimred.neural._training import lr_factor
 
     factors = [lr_factor(epoch, 3280, "burda") for epoch in range(3300)]
     stages = [factors.count(10.0 ** (-i / 7)) for i in range(8)]

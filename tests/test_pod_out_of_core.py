@@ -8,8 +8,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from dimred import POD
-from dimred._blocks import BLOCK_BYTES
 from dimred.benchmark._memory import MemoryGrowth
+from dimred.linear._blocks import BLOCK_BYTES
 
 
 def _low_rank(rng, n_samples, n_features, rank=8, offset=3.0):

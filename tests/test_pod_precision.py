@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from dimred import POD
-from dimred._pod import _ROUNDING_MARGIN
-from dimred._pod_solvers import leading_modes
+from dimred.linear._pod import _ROUNDING_MARGIN
+from dimred.linear._pod_solvers import leading_modes
 
 
 def _spectrum(rng, n_samples, n_features, decades, offset=3.0):

@@ -1,5 +1,6 @@
-"""The package's structure: the benchmark and the report know no method by name, no
-import cycle, private scikit-learn APIs in one module, one results schema."""
+"""The package's structure: layers that import only downwards, the benchmark and the
+report know no method by name, no import cycle, private scikit-learn APIs in one module,
+one results schema, modules of a readable size."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def test_no_built_in_method_name_in_the_benchmark_or_the_report():
              for match in names.finditer(text)]
     assert not found, found
     # The check itself can fail: the estimators' own modules do name them.
-    assert names.search((PACKAGE / "_pod.py").read_text())
+    assert names.search((PACKAGE / "linear" / "_pod.py").read_text())
 
 
 def _imports(path: Path, module: str, modules: set[str]) -> set[str]:
@@ -99,6 +100,66 @@ def test_no_import_cycle_in_the_package():
     # The detector finds a cycle when there is one.
     graph["dimred.schema"] = {"dimred.benchmark._runner"}
     assert _cycles(graph)
+
+
+#: The layers, lowest first: a module may import its own package, or a lower layer.
+#: Each entry is a top-level module or package of dimred; the package's face
+#: (``dimred/__init__.py``, which imports its estimators lazily by name) is no layer.
+LAYERS = (
+    {"schema", "references", "_sklearn_compat", "_plugins", "_legacy"},
+    {"contract"},
+    {"linear", "neural", "datasets"},
+    {"figures"},
+    {"report"},
+    {"benchmark"},
+    {"cli", "testing"},
+)
+
+
+def _part(module: str) -> str | None:
+    """The top-level module or package of dimred that ``module`` belongs to."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+def _layering_violations(graph: dict[str, set[str]]) -> list[str]:
+    rank = {part: level for level, parts in enumerate(LAYERS) for part in parts}
+    found = []
+    for module, imported in sorted(graph.items()):
+        source = _part(module)
+        for target in sorted(imported):
+            destination = _part(target)
+            if source is None or destination is None or source == destination:
+                continue
+            if rank[destination] >= rank[source]:  # upwards, or a sibling of its layer
+                found.append(f"{module} imports {target}")
+    return found
+
+
+def test_every_module_belongs_to_a_layer():
+    parts = {_part(module) for module in _import_graph()} - {None}
+    assert parts == set().union(*LAYERS), parts ^ set().union(*LAYERS)
+
+
+def test_layers_import_only_downwards():
+    graph = _import_graph()
+    assert not _layering_violations(graph), _layering_violations(graph)
+    # The methods know nothing of the benchmark or the report, which hold them.
+    for module, imported in graph.items():
+        if _part(module) in ("linear", "neural", "contract"):
+            assert not {_part(target) for target in imported} & {"benchmark", "report"}
+    # The check can fail: a planted upward import and a planted sibling import.
+    graph["dimred.linear._pod"] = {*graph["dimred.linear._pod"], "dimred.benchmark._runner"}
+    graph["dimred.neural._ae"] = {*graph["dimred.neural._ae"], "dimred.linear._ppca"}
+    assert _layering_violations(graph) == [
+        "dimred.linear._pod imports dimred.benchmark._runner",
+        "dimred.neural._ae imports dimred.linear._ppca"]
+
+
+def test_modules_stay_readable():
+    long = {path: text.count("\n") for path, text in _sources(PACKAGE).items()
+            if text.count("\n") > 400}
+    assert not long, long
 
 
 def test_private_scikit_learn_apis_are_imported_in_one_module():

@@ -25,7 +25,7 @@ from dimred.benchmark._evaluation import CellResult, fit_and_evaluate
 from dimred.benchmark._model import log_estimator
 from dimred.benchmark._suite import Cell
 from dimred.benchmark._tracking import SuiteTracker
-from dimred.capabilities import shows_progress
+from dimred.contract.capabilities import shows_progress
 from dimred.datasets import load_dataset
 from dimred.datasets._registry import PREPROCESSING_OPTIONS
 from dimred.schema import Metric, Param, Tag

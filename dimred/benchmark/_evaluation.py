@@ -1,6 +1,6 @@
 """Fitting and measuring one estimator on one dataset, through what it can do only.
 
-Nothing here knows a particular method: :func:`dimred.capabilities.capabilities` says
+Nothing here knows a particular method: :func:`dimred.contract.capabilities.capabilities` says
 which measurements apply (reconstruction errors with ``inverse_transform``, a likelihood
 when ``score`` is one, importance sampling with ``log_likelihood``, samples with
 ``sample``, latent diagnostics with ``latent_diagnostics``, curves from
@@ -22,9 +22,9 @@ from sklearn.base import clone
 from sklearn.metrics import explained_variance_score, mean_squared_error
 from sklearn.utils import Bunch
 
-from dimred import _figures, _modal
 from dimred.benchmark import _memory
-from dimred.capabilities import Capabilities, capabilities
+from dimred.contract.capabilities import Capabilities, capabilities
+from dimred.figures import _drawing, _modal
 from dimred.schema import Metric, Tag
 
 #: Rows transformed once, untimed, before timing: first-call costs (allocations, lazy
@@ -186,18 +186,18 @@ def _cell_figures(estimator, data, codes, examples) -> dict[str, Figure]:
     if "reconstructions" in examples:
         shown["reconstructed"] = examples["reconstructions"]
     if data.get("image_shape") is not None:
-        figures["reconstructions.png"] = _figures.image_rows(shown, data.image_shape,
+        figures["reconstructions.png"] = _drawing.image_rows(shown, data.image_shape,
                                                              title=title)
         if "samples" in examples:
             samples = examples["samples"]
-            figures["samples.png"] = _figures.image_rows(
+            figures["samples.png"] = _drawing.image_rows(
                 {"samples": samples[:8], "": samples[8:]}, data.image_shape,
                 title=f"samples, {title}", n_columns=8)
     if data.get("field_shape") is not None:
         figures["reconstructions.png"] = _modal.snapshot_figure(examples, shown, title=title)
     figures.update(_modal.modal_figures(examples, title=title))
     if "latent_codes" in examples:
-        figures["latent.png"] = _figures.latent_scatters(
+        figures["latent.png"] = _drawing.latent_scatters(
             {type(estimator).__name__: (examples["latent_codes"], examples["latent_labels"])},
             title=title)
     # No PNG of the training curves: they are logged as step metrics, which MLflow

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 from matplotlib.figure import Figure
 
-from dimred import _figures, _modal
+from dimred.figures import _drawing, _modal
 from dimred.report._runs import first_per_method, gallery_k, load_examples
 from dimred.schema import Param
 
@@ -58,7 +58,7 @@ def field_section(rows: pd.DataFrame, dataset: str, tracking_uri: str, save: Sav
             + ".", ""]
         kept = {name: e["explained_variance"] for name, e in linear.items()
                 if "explained_variance" in e}
-        lines += save(_figures.energy_spectrum(
+        lines += save(_drawing.energy_spectrum(
             shown["spectrum"], kept, levels=_modal.ENERGY_LEVELS,
             title=f"{dataset}: energy spectrum of the training snapshots, with each "
                   "linear method's modes"), f"{dataset}_spectrum.png", f"{dataset} spectrum")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from dimred import references
-from dimred._figures import image_rows, latent_scatters
+from dimred.figures._drawing import image_rows, latent_scatters
 from dimred.report import _plots
 from dimred.report._fields import field_section
 from dimred.report._runs import first_per_method, gallery_k, load_examples, load_runs

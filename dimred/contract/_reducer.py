@@ -28,7 +28,7 @@ class ReducerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
     benchmark measures like the built-ins (``examples/random_projection.py`` is a
     worked one). The runner needs only ``fit`` and ``transform`` and an
     ``n_components`` parameter; each further capability below adds its measurements
-    (see :mod:`dimred.capabilities`), and what a method lacks is a blank, never a
+    (see :mod:`dimred.contract.capabilities`), and what a method lacks is a blank, never a
     failed cell.
 
     What a subclass provides:

@@ -1,6 +1,6 @@
 """POD.fit against scikit-learn's PCA solvers and the bare product, the irreducible work.
 
-Run with ``nox -s perf`` (or ``pytest benchmarks/test_pod_speed.py``). Order matters:
+Run with ``nox -s perf`` (or ``pytest benchmarks/performance/test_pod_speed.py``). Order matters:
 references run first so that each POD benchmark can divide by them.
 """
 

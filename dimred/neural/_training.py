@@ -1,7 +1,8 @@
 """The one training loop, shared by AE and VAE.
 
-The two differ only in the objective they hand in: a callable that maps a batch to its
-mean loss per sample (and may draw noise from the generator it is given).
+The two differ only in the objective they hand in: a callable that maps a batch to the
+named parts of its loss, ``"loss"`` (the mean per sample, minimised) among them, and may
+draw noise from the generator it is given.
 """
 
 from __future__ import annotations
@@ -14,31 +15,16 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-# (network, batch, epoch or None when evaluating, generator) -> mean loss per sample
-Objective = Callable[[torch.nn.Module, torch.Tensor, int | None, torch.Generator], torch.Tensor]
+# (network, batch, epoch or None when evaluating, generator) -> named parts of the loss,
+# "loss" (the mean per sample, minimised) among them
+Objective = Callable[[torch.nn.Module, torch.Tensor, int | None, torch.Generator],
+                     dict[str, torch.Tensor]]
 
 #: Share of the epochs run at the full learning rate before the cosine decay. Constant
 #: Adam stalls at its noise floor (1.2% short of the pPCA optimum in a linear VAE); a
 #: decay over the last epochs gets within 0.2%.
 _DECAY_START = 0.7
 _FINAL_LR_FACTOR = 0.01
-
-
-@dataclass
-class TrainingConfig:
-    """What the loop needs from the estimator's hyper-parameters."""
-
-    max_epochs: int
-    batch_size: int
-    learning_rate: float
-    weight_decay: float
-    early_stopping: bool = False
-    n_iter_no_change: int = 10
-    tol: float = 1e-4
-    #: "cosine" (constant for 70% of the epochs, then a cosine decay to 1%), "constant",
-    #: or "burda" (Burda et al. 2015: 10^(-i/7) of the rate for 3^i epochs, i = 0..7).
-    schedule: str = "cosine"
-    verbose: bool = False
 
 
 @dataclass
@@ -54,7 +40,7 @@ def train(
     network: torch.nn.Module,
     objective: Objective,
     X: torch.Tensor,
-    config: TrainingConfig,
+    config,
     generator: torch.Generator,
     *,
     X_validation: torch.Tensor | None = None,
@@ -62,6 +48,9 @@ def train(
     epoch_offset: int = 0,
 ) -> TrainingResult:
     """Train ``network`` in place on the rows of ``X`` by minibatch AdamW.
+
+    ``config`` is a :class:`dimred.neural._options.TrainingConfig`: the estimator's
+    training options, read here by name.
 
     Batches are index slices of a fresh permutation each epoch, on the tensors as they
     are (no DataLoader); the loss is read back to the host once per epoch.
@@ -80,13 +69,13 @@ def train(
             fused=True,  # one kernel for all parameters instead of a Python loop over them
         )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda epoch: lr_factor(epoch, config.max_epochs, config.schedule)
+        optimizer, lambda epoch: lr_factor(epoch, config.max_epochs, config.learning_rate_schedule)
     )
     result = TrainingResult(optimizer=optimizer)
     best_loss, best_state, epochs_without_improvement = math.inf, None, 0
     n_samples = X.shape[0]
 
-    epochs = tqdm(range(config.max_epochs), desc="training", disable=not config.verbose,
+    epochs = tqdm(range(config.max_epochs), desc="training", disable=not bool(config.verbose),
                   unit="epoch", leave=False)
     for epoch in epochs:
         before_epoch = copy.deepcopy(network.state_dict())
@@ -96,7 +85,7 @@ def train(
         order = order.to(X.device)
         for start in range(0, n_samples, config.batch_size):
             batch = X[order[start : start + config.batch_size]]
-            loss = objective(network, batch, epoch_offset + epoch, generator)
+            loss = objective(network, batch, epoch_offset + epoch, generator)["loss"]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -139,7 +128,7 @@ def evaluate(network, objective, X, config, generator) -> float:
     total = torch.zeros((), device=X.device)
     for start in range(0, X.shape[0], config.batch_size):
         batch = X[start : start + config.batch_size]
-        total += objective(network, batch, None, generator) * batch.shape[0]
+        total += objective(network, batch, None, generator)["loss"] * batch.shape[0]
     return float(total) / X.shape[0]
 
 

@@ -4,7 +4,7 @@ Burda et al. report 86.76 nats NLL for a 1-stochastic-layer VAE (z = 50, two hid
 layers of 200 tanh units, 3280 epochs). This trains the same architecture on a budget
 this machine affords and prints the k = 5000 importance-weighted test estimate.
 
-    python benchmarks/anchor_vae_mnist.py [--epochs 100] [--n-test 10000] [--threads 2]
+    python benchmarks/anchors/vae_mnist.py [--epochs 100] [--n-test 10000] [--threads 2]
                                           [--schedule burda]
 
 ``--schedule burda`` follows Burda et al.'s learning rate, 1e-3 · 10^(-i/7) for 3^i

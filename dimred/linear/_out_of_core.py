@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from dimred._blocks import blocks, widest
+from dimred.linear._blocks import blocks, widest
 
 
 def is_dask_array(X) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn.utils import Bunch
 
-from dimred import _figures
+from dimred.figures import _drawing
 
 #: Leading modes kept in the examples and drawn.
 N_MODES = 4
@@ -152,7 +152,7 @@ def snapshot_figure(examples: dict[str, np.ndarray], rows: dict[str, np.ndarray]
         if "example_times" in examples:
             label.append(f"t = {examples['example_times'][i]:.3g}")
         labels.append(", ".join(label) or f"test row {i}")
-    return _figures.field_snapshots(
+    return _drawing.field_snapshots(
         {name: np.asarray(values)[chosen] for name, values in rows.items()},
         examples["field_shape"], grid_of(examples), labels=labels,
         channel_names=list(examples.get("field_channels", ())), title=title)
@@ -166,16 +166,16 @@ def modal_figures(examples: dict[str, np.ndarray], *, title: str) -> dict[str, F
     kept = {"the method's modes": examples["explained_variance"]} if (
         "explained_variance" in examples) else {}
     figures = {
-        "modes.png": _figures.field_modes(
+        "modes.png": _drawing.field_modes(
             examples["modes"], examples["field_shape"], grid_of(examples),
             channel_names=list(examples.get("field_channels", ())),
             title=f"leading spatial modes, {title}"),
-        "coefficients.png": _figures.modal_coefficients(
+        "coefficients.png": _drawing.modal_coefficients(
             coefficient_trajectories(examples), x_label=_x_label(examples),
             title=f"modal coefficients, {title}"),
     }
     if "spectrum" in examples:
-        figures["spectrum.png"] = _figures.energy_spectrum(
+        figures["spectrum.png"] = _drawing.energy_spectrum(
             examples["spectrum"], kept, levels=ENERGY_LEVELS,
             title=f"training-set energy spectrum, {title}")
     return figures

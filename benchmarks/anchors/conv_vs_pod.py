@@ -7,8 +7,8 @@ defaults, setting only ``n_components``, ``architecture``, ``input_shape`` (the
 dataset's grid) and ``max_epochs``, and prints each relative test error
 ``||X - X_hat||_F / ||X||_F`` and its ratio to POD's.
 
-    python benchmarks/conv_vs_pod.py burgers --k 3 --epochs 300
-    python benchmarks/conv_vs_pod.py cylinder --k 2 4 8 --epochs 300 --methods AE VAE
+    python benchmarks/anchors/conv_vs_pod.py burgers --k 3 --epochs 300
+    python benchmarks/anchors/conv_vs_pod.py cylinder --k 2 4 8 --epochs 300 --methods AE VAE
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 weighted data, formed one block at a time, and the randomized SVD that forms neither.
 
 Products run in the compute dtype within a block and are accumulated across blocks in
-float64; the small eigenproblem is solved in float64. The estimator (``dimred._pod``)
+float64; the small eigenproblem is solved in float64. The estimator (``dimred.linear._pod``)
 chooses the route and the compute dtype; this module does the arithmetic.
 """
 
@@ -14,8 +14,8 @@ import numpy as np
 import scipy.linalg
 from sklearn.utils import assert_all_finite
 
-from dimred._blocks import BLAS, BLOCK_BYTES, available_memory, in_parallel, widest
-from dimred._out_of_core import (
+from dimred.linear._blocks import BLAS, BLOCK_BYTES, available_memory, in_parallel, widest
+from dimred.linear._out_of_core import (
     centred_slab,
     dask_gram,
     is_dask_array,
@@ -312,7 +312,7 @@ def top_eigenpairs(matrix: np.ndarray, n_modes: int) -> tuple[np.ndarray, np.nda
     # Only the eigenpairs asked for (LAPACK syevr): several times cheaper than a full
     # decomposition when few modes are wanted. scipy ships its own OpenBLAS, whose
     # threads keep spinning after a call and slow numpy's next product by ~60% here
-    # (benchmarks/test_pod_speed.py::test_eigh_all_threads_then_product).
+    # (benchmarks/performance/test_pod_speed.py::test_eigh_all_threads_then_product).
     threads = 1 if size <= _SMALL_EIGENPROBLEM else None
     with BLAS.limit(limits=threads, user_api="blas"):
         return scipy.linalg.eigh(

@@ -1,8 +1,16 @@
-"""What AE and VAE share: hyper-parameters, fitting, inference and pickling."""
+"""What AE and VAE share: the hooks a neural reducer provides, fitting, inference and
+pickling.
+
+A new objective (a beta-TCVAE, a Laplace decoder, a denoising AE) is one subclass that
+provides the hooks declared abstract below; the base class never asks which subclass
+it serves.
+"""
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+import dataclasses
+from abc import ABCMeta, abstractmethod
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -11,60 +19,49 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from dimred._architectures import (
-    ARCHITECTURES,
-    PADDINGS,
-    build_network,
-    check_architecture,
-    check_widths,
-)
-from dimred._base import ReducerMixin
-from dimred._networks import ACTIVATIONS, OUTPUT_ACTIVATIONS
-from dimred._sklearn_compat import Interval, StrOptions, _fit_context
-from dimred._training import SCHEDULES, TrainingConfig, train
+from dimred._sklearn_compat import _fit_context
+from dimred.contract._reducer import ReducerMixin
+from dimred.neural import _options
+from dimred.neural._training import train
+from dimred.neural.networks import build_network, check_architecture, check_widths
 
 #: Rows per forward pass at inference: bounds memory, whatever the size of X.
 INFERENCE_BATCH = 4096
 
 
-class NeuralReducer(ReducerMixin, BaseEstimator):
-    """Base of the PyTorch estimators. Subclasses provide the objective and the scores.
+class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base of the PyTorch estimators: a subclass provides the objective and the scores.
+
+    What a subclass provides (each hook is declared below with its contract):
+
+    - :meth:`_loss`: the named parts of the training loss of a batch, ``"loss"`` among
+      them (pythae's ``loss_function``);
+    - :meth:`_encode`: the code of a batch (and, for a posterior, its log-variance);
+    - :meth:`score_samples`: the per-sample score of the contract, in nats or minus an
+      error;
+    - :attr:`_n_encoder_outputs`: the encoder's output width per latent unit.
+
+    and may refine :meth:`_decode_mean`, :meth:`_decoder_output_activation`,
+    :meth:`_learned_scalars`, :meth:`_check_data`, :meth:`_initialise` and
+    :meth:`_check_learned`. Its hyper-parameters are :data:`_options.SHARED` plus its
+    own (:mod:`dimred.neural._options`), from which ``_parameter_constraints`` and the
+    docstring derive.
 
     Training is in float32 whatever the input. Inference runs in the input's float
     precision (the float32 weights are cast for the call), so float64 input gives
     float64 results that do not depend on how rows are batched.
     """
 
-    _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
-        "architecture": [StrOptions(set(ARCHITECTURES))],
-        "input_shape": ["array-like", None],
-        "conv_channels": ["array-like"],
-        "padding": [StrOptions(set(PADDINGS))],
-        "encoder": [torch.nn.Module, None],
-        "decoder": [torch.nn.Module, None],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "output_activation": [StrOptions(set(OUTPUT_ACTIVATIONS))],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "learning_rate_schedule": [StrOptions(set(SCHEDULES))],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "random_state": ["random_state"],
-        "device": [StrOptions({"auto", "cpu", "cuda"})],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-    }
+    _hyperparameters: tuple[_options.Option, ...] = _options.SHARED
+    _parameter_constraints: dict = _options.constraints(_options.SHARED)
+
+    #: Encoder outputs per latent unit: 1 for a code, 2 for a mean and a log-variance.
+    _n_encoder_outputs: int = 1
+    #: What the encoder's outputs are, for the message refusing a user's encoder.
+    _encoder_outputs_are = "n_components"
 
     shows_progress = True
 
-    #: Set by subclasses: does the encoder output a mean and a log-variance?
-    _variational = False
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -97,7 +94,7 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
         train_rows, validation_rows = self._split(X.shape[0], generator)
         self._train(
             X[train_rows],
-            self._training_config(),
+            _options.training_config(self),
             generator,
             restart=not continuing,
             X_validation=None if validation_rows is None else self._to_tensor(X[validation_rows]),
@@ -124,8 +121,8 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
         self._check_data(X)
         if not hasattr(self, "_partial_fit_generator"):
             self._partial_fit_generator = self._generator()
-        config = self._training_config()
-        config.max_epochs, config.early_stopping, config.schedule = 1, False, "constant"
+        config = dataclasses.replace(_options.training_config(self), max_epochs=1,
+                                     early_stopping=False, learning_rate_schedule="constant")
         result = self._train(
             X,
             config,
@@ -144,8 +141,7 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
         # train/validation split leaves the weights as they were; data-dependent
         # initialisation sees the training rows only, never the validation rows.
         network = self._new_network(X, generator) if restart else self.network_
-        result = train(network, self._objective, self._to_tensor(X), config, generator,
-                       **options)
+        result = train(network, self._loss, self._to_tensor(X), config, generator, **options)
         self._record(network, result, restart=restart)
         return result
 
@@ -213,17 +209,46 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
         network.load_state_dict(self.network_.state_dict())
         return network.to(device=self.device_, dtype=_TORCH_DTYPES[np.dtype(dtype)]).eval()
 
-    def _encode(self, network, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Latent mean and (for a VAE) log-variance."""
-        out = network.encoder(x)
-        if not self._variational:
-            return out, None
-        mean, log_variance = out.chunk(2, dim=-1)
-        # Bounded so that exp() cannot overflow in float32 early in training.
-        return mean, log_variance.clamp(-30.0, 20.0)
+    # ------------------------------------------------------------------ hooks
+    @abstractmethod
+    def _loss(self, network: torch.nn.Module, batch: torch.Tensor, epoch: int | None,
+              generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """The named parts of the loss of ``batch``, ``"loss"`` among them: the mean per
+        sample that training minimises. ``epoch`` is None when the loss is evaluated
+        (validation), not trained on; noise is drawn from ``generator``."""
 
-    def _decode_mean(self, network, z: torch.Tensor) -> torch.Tensor:
+    @abstractmethod
+    def _encode(self, network: torch.nn.Module,
+                x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The code of ``x`` (``transform``'s output) and, for a posterior, its
+        log-variance (None for a deterministic code)."""
+
+    @abstractmethod
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
+        """The contract's per-sample score of ``X``, higher is better: a log-likelihood
+        (or a bound on one) in nats, or minus an error when ``has_likelihood`` is False."""
+
+    def _decode_mean(self, network: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
+        """The mean of the reconstruction of codes ``z`` (``inverse_transform``)."""
         return network.decoder(z)
+
+    def _decoder_output_activation(self) -> str:
+        """The activation the decoder's last layer ends with."""
+        return self.output_activation
+
+    def _learned_scalars(self) -> tuple[str, ...]:
+        """Names of scalar parameters the objective learns beside the weights (each a
+        network attribute starting at 0, e.g. a decoder's log-variance)."""
+        return ()
+
+    def _check_data(self, X: np.ndarray) -> None:
+        """Refuse data the objective cannot model (e.g. a Bernoulli outside [0, 1])."""
+
+    def _initialise(self, network: torch.nn.Module, X: np.ndarray) -> None:
+        """Data-dependent initialisation of a new network (none by default)."""
+
+    def _check_learned(self, X: np.ndarray) -> None:
+        """Warn after ``fit`` if the network has visibly learned nothing (none by default)."""
 
     # ------------------------------------------------------------------ helpers
     def _check_architecture(self, X: np.ndarray) -> None:
@@ -237,21 +262,24 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
 
     def _build_network(self, n_features: int, generator: torch.Generator) -> torch.nn.Module:
         seeded = torch.Generator().manual_seed(generator.initial_seed())
-        return build_network(self, n_features, seeded).to(self._device())
+        network = build_network(
+            n_features=n_features, n_components=self.n_components,
+            n_outputs=self._n_encoder_outputs * self.n_components,
+            architecture=self.architecture, hidden_layer_sizes=self._hidden_sizes(),
+            activation=self.activation, output_activation=self._decoder_output_activation(),
+            input_shape=getattr(self, "input_shape_", None),
+            conv_channels=self.conv_channels, padding=self.padding, encoder=self.encoder,
+            decoder=self.decoder, scalars=self._learned_scalars(), generator=seeded)
+        return network.to(self._device())
 
     def _new_network(self, X: np.ndarray, generator: torch.Generator) -> torch.nn.Module:
         network = self._build_network(X.shape[1], generator)
         if self.encoder is not None:  # the user's modules: check their widths first
             check_widths(network, self._to_tensor(X[:2]), self.n_components,
-                         self._variational)
+                         self._n_encoder_outputs * self.n_components,
+                         self._encoder_outputs_are)
         self._initialise(network, X)
         return network
-
-    def _initialise(self, network: torch.nn.Module, X: np.ndarray) -> None:
-        """Data-dependent initialisation of a new network (none by default)."""
-
-    def _check_learned(self, X: np.ndarray) -> None:
-        """Warn after ``fit`` if the network has visibly learned nothing (none by default)."""
 
     def _hidden_sizes(self) -> tuple[int, ...]:
         return self._positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes", "layer widths")
@@ -263,12 +291,6 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
             if not isinstance(size, Integral) or isinstance(size, bool) or size <= 0:
                 raise ValueError(f"{name} must contain positive ints ({what}), got {values!r}.")
         return sizes
-
-    def _output_activation(self) -> str:
-        return self.output_activation
-
-    def _learned_noise(self) -> bool:
-        return False
 
     def _device(self) -> torch.device:
         if self.device == "auto":
@@ -295,19 +317,6 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
         order = order.numpy()
         return np.sort(order[n_validation:]), np.sort(order[:n_validation])
 
-    def _training_config(self) -> TrainingConfig:
-        return TrainingConfig(
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            schedule=self.learning_rate_schedule,
-            weight_decay=self.weight_decay,
-            early_stopping=self.early_stopping,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            verbose=bool(self.verbose),
-        )
-
     def _to_tensor(self, X: np.ndarray, dtype=np.float32) -> torch.Tensor:
         # A copy: the input may be read-only (memmap) and must not alias the weights' math.
         X = np.ascontiguousarray(X, dtype=dtype)
@@ -315,9 +324,6 @@ class NeuralReducer(ReducerMixin, BaseEstimator):
 
     def _device_for_inference(self) -> torch.device:
         return torch.device(self.device_) if hasattr(self, "device_") else self._device()
-
-    def _check_data(self, X: np.ndarray) -> None:
-        """Method-specific data checks (e.g. the Bernoulli range)."""
 
     def _count_parameters(self) -> int:
         return sum(parameter.numel() for parameter in self.network_.parameters())

@@ -9,9 +9,9 @@ from numpy.typing import ArrayLike
 from sklearn.decomposition import PCA as _SklearnPCA
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from dimred._base import ReducerMixin
-from dimred._ppca import ppca_log_likelihood
 from dimred._sklearn_compat import Interval, RealNotInt, StrOptions
+from dimred.contract._reducer import ReducerMixin
+from dimred.linear._ppca import ppca_log_likelihood
 
 
 class PCA(ReducerMixin, _SklearnPCA):
@@ -30,7 +30,8 @@ class PCA(ReducerMixin, _SklearnPCA):
 
     Examples
     --------
-    >>>     >>> from dimred import PCA
+    >>> import numpy as np
+    >>> from dimred import PCA
     >>> X = np.random.default_rng(0).normal(size=(100, 10))
     >>> pca = PCA(n_components=2).fit(X)
     >>> round(pca.reconstruction_error(X), 3) > 0

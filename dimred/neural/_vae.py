@@ -12,9 +12,11 @@ from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted
 
-from dimred._networks import OUTPUT_ACTIVATIONS
-from dimred._neural import NeuralReducer
 from dimred._sklearn_compat import Interval, StrOptions
+from dimred.neural import _options
+from dimred.neural._base import NeuralReducer
+from dimred.neural._options import Option
+from dimred.neural.networks import OUTPUT_ACTIVATIONS
 
 #: Posterior draws per sample in ``score_samples``.
 ELBO_SAMPLES = 16
@@ -26,7 +28,33 @@ _ELBO_SALT = 0
 _IWAE_CHUNK = 2**15
 _LOG_2PI = math.log(2 * math.pi)
 
+#: VAE's options: the shared ones, its decoder's output, and its own.
+OPTIONS = _options.merge(_options.SHARED, [
+    _options.shared("output_activation", default=None, type='{"identity", "sigmoid"} or None',
+                    constraints=[StrOptions(set(OUTPUT_ACTIVATIONS)), None], doc="""
+        Applied to the Gaussian decoder's mean; None means ``"identity"``. A Bernoulli
+        decoder outputs logits and its mean is always their sigmoid (None or
+        ``"sigmoid"``)."""),
+    Option("likelihood", "gaussian", [StrOptions({"gaussian", "bernoulli"})],
+           '{"gaussian", "bernoulli"}',
+           'Decoder distribution. ``"bernoulli"`` needs data in [0, 1].'),
+    Option("noise_variance", "learned",
+           [StrOptions({"learned"}), Interval(Real, 0, None, closed="neither")],
+           '"learned" or float',
+           "Variance ``c`` of the Gaussian decoder, learned (one scalar) or fixed."),
+    Option("beta", 1.0, [Interval(Real, 0, None, closed="left")], "float", """
+        Weight of the KL term in the training loss (beta-VAE). Scores always use the
+        true ELBO, beta = 1."""),
+    Option("kl_warmup_epochs", 0, [Interval(Integral, 0, None, closed="left")], "int", """
+        Epochs over which the KL weight rises linearly from ``beta / kl_warmup_epochs``
+        to ``beta``."""),
+    Option("dynamic_binarization", False, ["boolean"], "bool", """
+        Redraw every training batch as Bernoulli(intensity), a fresh binary image each
+        epoch (Bernoulli likelihood only)."""),
+])
 
+
+@_options.document(OPTIONS)
 class VAE(NeuralReducer):
     """Variational autoencoder (Kingma & Welling 2014) in PyTorch.
 
@@ -37,28 +65,7 @@ class VAE(NeuralReducer):
 
     Parameters
     ----------
-    n_components, hidden_layer_sizes, architecture, input_shape, conv_channels, \
-padding, encoder, decoder, activation, max_epochs, batch_size, learning_rate, \
-learning_rate_schedule, weight_decay, early_stopping, validation_fraction, \
-n_iter_no_change, tol, random_state, device, warm_start, verbose
-        As in :class:`dimred.AE`.
-    output_activation : {"identity", "sigmoid"} or None, default=None
-        Applied to the Gaussian decoder's mean; None means ``"identity"``. A Bernoulli
-        decoder outputs logits and its mean is always their sigmoid (None or
-        ``"sigmoid"``).
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        Decoder distribution. ``"bernoulli"`` needs data in [0, 1].
-    noise_variance : "learned" or float, default="learned"
-        Variance ``c`` of the Gaussian decoder, learned (one scalar) or fixed.
-    beta : float, default=1.0
-        Weight of the KL term in the training loss (beta-VAE). Scores always use the
-        true ELBO, beta = 1.
-    kl_warmup_epochs : int, default=0
-        Epochs over which the KL weight rises linearly from ``beta / kl_warmup_epochs``
-        to ``beta``.
-    dynamic_binarization : bool, default=False
-        Redraw every training batch as Bernoulli(intensity), a fresh binary image each
-        epoch (Bernoulli likelihood only).
+    %(options)s
 
     Attributes
     ----------
@@ -82,16 +89,10 @@ feature_names_in_, device_
     True
     """
 
-    _parameter_constraints: dict = {
-        **NeuralReducer._parameter_constraints,
-        "output_activation": [StrOptions(set(OUTPUT_ACTIVATIONS)), None],
-        "likelihood": [StrOptions({"gaussian", "bernoulli"})],
-        "noise_variance": [StrOptions({"learned"}), Interval(Real, 0, None, closed="neither")],
-        "beta": [Interval(Real, 0, None, closed="left")],
-        "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
-        "dynamic_binarization": ["boolean"],
-    }
-    _variational = True
+    _hyperparameters = OPTIONS
+    _parameter_constraints: dict = _options.constraints(OPTIONS)
+    _n_encoder_outputs = 2
+    _encoder_outputs_are = "2 * n_components (mean and log-variance)"
     likelihood_is_bound = True  # score is the ELBO
 
     def __init__(
@@ -126,46 +127,28 @@ feature_names_in_, device_
         warm_start=False,
         verbose=False,
     ):
-        self.n_components = n_components
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.architecture = architecture
-        self.input_shape = input_shape
-        self.conv_channels = conv_channels
-        self.padding = padding
-        self.encoder = encoder
-        self.decoder = decoder
-        self.activation = activation
-        self.output_activation = output_activation
-        self.likelihood = likelihood
-        self.noise_variance = noise_variance
-        self.beta = beta
-        self.kl_warmup_epochs = kl_warmup_epochs
-        self.dynamic_binarization = dynamic_binarization
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_schedule = learning_rate_schedule
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.device = device
-        self.warm_start = warm_start
-        self.verbose = verbose
+        _options.store(self, locals())
 
     # ------------------------------------------------------------- the model
-    def _objective(self, network, batch, epoch, generator) -> torch.Tensor:
-        """Negative ELBO per sample, KL weighted by beta and the warm-up."""
+    def _loss(self, network, batch, epoch, generator) -> dict[str, torch.Tensor]:
+        """The negative ELBO per sample, its KL weighted by beta and the warm-up, and its
+        parts in nats per sample: ``reconstruction`` (``-log p(x|z)`` at one draw) and
+        ``kl`` (``KL(q(z|x) || p(z))``)."""
         if self.dynamic_binarization and epoch is not None:
             batch = torch.bernoulli(batch, generator=generator)
         mean, log_variance = self._encode(network, batch)
         noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         z = mean + torch.exp(0.5 * log_variance) * noise
-        kl_weight = self.beta * self._warmup(epoch)
-        log_px = self._log_px(network, batch, z)
-        return (kl_weight * _kl_to_prior(mean, log_variance) - log_px).mean()
+        reconstruction = -self._log_px(network, batch, z).mean()
+        kl = _kl_to_prior(mean, log_variance).mean()
+        loss = reconstruction + self.beta * self._warmup(epoch) * kl
+        return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
+
+    def _encode(self, network, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The posterior's mean and log-variance."""
+        mean, log_variance = network.encoder(x).chunk(2, dim=-1)
+        # Bounded so that exp() cannot overflow in float32 early in training.
+        return mean, log_variance.clamp(-30.0, 20.0)
 
     def _log_px(self, network, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """``log p(x|z)`` in nats, summed over features, every constant kept."""
@@ -192,7 +175,7 @@ feature_names_in_, device_
             return 1.0
         return min(1.0, (epoch + 1) / self.kl_warmup_epochs)
 
-    def _output_activation(self) -> str:
+    def _decoder_output_activation(self) -> str:
         if self.likelihood == "bernoulli":
             if self.output_activation not in (None, "sigmoid"):
                 raise ValueError(
@@ -202,8 +185,9 @@ feature_names_in_, device_
             return "identity"
         return self.output_activation or "identity"
 
-    def _learned_noise(self) -> bool:
-        return self.likelihood == "gaussian" and self.noise_variance == "learned"
+    def _learned_scalars(self) -> tuple[str, ...]:
+        learned = self.likelihood == "gaussian" and self.noise_variance == "learned"
+        return ("log_noise_variance",) if learned else ()
 
     def _check_data(self, X: np.ndarray) -> None:
         if self.dynamic_binarization and self.likelihood != "bernoulli":
@@ -217,7 +201,7 @@ feature_names_in_, device_
     def _initialise(self, network, X: np.ndarray) -> None:
         # Start c at the data's mean variance rather than 1: on [0, 1] images the optimum
         # is ~100x smaller, thousands of Adam steps away on the log scale.
-        if self._learned_noise():
+        if "log_noise_variance" in self._learned_scalars():
             variance = float(np.mean(np.var(X, axis=0, dtype=np.float64)))
             with torch.no_grad():
                 network.log_noise_variance.fill_(math.log(max(variance, 1e-6)))

@@ -11,12 +11,12 @@ from sklearn.utils import check_array
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
-from dimred._base import ReducerMixin
-from dimred._blocks import blocks
-from dimred._out_of_core import file_mapping, is_dask_array, is_out_of_core, release
-from dimred._pod_solvers import Modes, gram_fits, leading_modes, randomized_modes
-from dimred._ppca import ppca_log_likelihood
 from dimred._sklearn_compat import Interval, RealNotInt, StrOptions, _fit_context
+from dimred.contract._reducer import ReducerMixin
+from dimred.linear._blocks import blocks
+from dimred.linear._out_of_core import file_mapping, is_dask_array, is_out_of_core, release
+from dimred.linear._pod_solvers import Modes, gram_fits, leading_modes, randomized_modes
+from dimred.linear._ppca import ppca_log_likelihood
 
 
 class POD(ReducerMixin, BaseEstimator):

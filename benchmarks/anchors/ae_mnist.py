@@ -6,7 +6,7 @@ random start on the full training set (model selection on a held-out validation 
 of it) and prints the test figure; ``--architecture conv`` trains a convolutional AE
 at the same latent size instead.
 
-    python benchmarks/anchor_ae_mnist.py [--epochs 50] [--activation logistic]
+    python benchmarks/anchors/ae_mnist.py [--epochs 50] [--activation logistic]
         [--weight-decay 0.2] [--architecture mlp|conv] [--conv-channels 16 32 64]
         [--hidden 256 128] [--threads 2]
 """

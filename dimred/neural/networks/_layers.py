@@ -1,66 +1,17 @@
-"""The encoder/decoder network shared by AE and VAE."""
+"""The building blocks every network is made of: activations, the weight initialisation
+that suits each, a dense stack, and the wrapper that folds extra leading axes into the
+batch."""
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "identity": nn.Identity}
 OUTPUT_ACTIVATIONS = {"identity": nn.Identity, "sigmoid": nn.Sigmoid}
-
-
-class AutoencoderNetwork(nn.Module):
-    """An MLP encoder and its mirrored MLP decoder.
-
-    Parameters
-    ----------
-    n_features : int
-        Input and output width.
-    n_components : int
-        Latent width.
-    hidden_layer_sizes : sequence of int
-        Encoder widths; the decoder mirrors them. Empty means a linear map each way.
-    activation : str
-        Hidden activation, one of :data:`ACTIVATIONS`.
-    output_activation : str
-        Decoder output activation, one of :data:`OUTPUT_ACTIVATIONS`.
-    variational : bool
-        If True the encoder outputs a mean and a log-variance (``2 * n_components``).
-    learned_noise : bool
-        If True the network carries a learned scalar ``log_noise_variance`` for a
-        Gaussian decoder.
-    generator : torch.Generator
-        Source of the initial weights (CPU).
-    """
-
-    def __init__(
-        self,
-        n_features: int,
-        n_components: int,
-        hidden_layer_sizes: Sequence[int],
-        activation: str,
-        output_activation: str,
-        *,
-        variational: bool,
-        learned_noise: bool,
-        generator: torch.Generator,
-    ):
-        super().__init__()
-        encoder_widths = [n_features, *hidden_layer_sizes]
-        n_outputs = 2 * n_components if variational else n_components
-        self.encoder = mlp([*encoder_widths, n_outputs], activation, nn.Identity, generator)
-        self.decoder = mlp(
-            [n_components, *reversed(encoder_widths)],
-            activation,
-            OUTPUT_ACTIVATIONS[output_activation],
-            generator,
-        )
-        if learned_noise:
-            self.log_noise_variance = nn.Parameter(torch.zeros(()))
 
 
 def mlp(widths: list[int], activation: str, output_layer, generator) -> nn.Sequential:
@@ -91,3 +42,28 @@ def initialise(layer: nn.Module, activation: str, generator: torch.Generator) ->
         nn.init.xavier_uniform_(layer.weight, generator=generator)
     nn.init.zeros_(layer.bias)
     return layer
+
+
+class Rows(nn.Module):
+    """Applies a module made for ``(batch, width)`` to inputs with more leading axes
+    (the VAE decodes ``(draws, batch, k)`` codes): they are folded into the batch and
+    unfolded after, so convolutions and the user's modules see one batch axis."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            return self.module(x)
+        out = self.module(x.reshape(-1, x.shape[-1]))
+        return out.reshape(*x.shape[:-1], out.shape[-1])
+
+
+def add_scalars(network: nn.Module, names) -> nn.Module:
+    """Give ``network`` one learned scalar per name, starting at zero (the VAE's
+    ``log_noise_variance``): an objective's own parameters, trained with the weights and
+    saved in the same state dict."""
+    for name in names:
+        setattr(network, name, nn.Parameter(torch.zeros(())))
+    return network
