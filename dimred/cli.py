@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -213,9 +214,15 @@ def _ui(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop)
-    print(f"MLflow UI over {args.tracking_uri}: http://127.0.0.1:{args.port}{path} "
-          "(Ctrl-C stops)", flush=True)
     try:
+        # The URL is printed once the server answers, not while its port still refuses
+        # connections (up to a minute on a loaded machine).
+        if not _answers(f"http://127.0.0.1:{args.port}/health", server):
+            print(f"dimred ui: the MLflow server exited with status {server.returncode} "
+                  "before it answered.", file=sys.stderr)
+            return 2
+        print(f"MLflow UI over {args.tracking_uri}: http://127.0.0.1:{args.port}{path} "
+              "(Ctrl-C stops)", flush=True)
         return server.wait()
     except KeyboardInterrupt:
         return 0
@@ -228,6 +235,20 @@ def _ui(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
+
+
+def _answers(url: str, server: subprocess.Popen, poll_seconds: float = 0.25) -> bool:
+    """Wait until ``url`` answers HTTP 200; False if ``server`` exits first."""
+    import urllib.request
+
+    while server.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(poll_seconds)
+    return False
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The results schema: every metric, parameter and tag name a cell run carries in MLflow.
 
 This module is the one place these names are spelled. The runner logs them, the report
-and the UI view read them, the README's table is :func:`markdown_table` of them and the
+and the UI view read them, docs/benchmark.md's tables are :func:`markdown_table` of them and the
 tests check both against this module. Each name is a ``str`` (a :class:`enum.StrEnum`
 member), so it goes straight into MLflow calls and pandas columns; each has a unit and a
 meaning.
@@ -129,7 +129,7 @@ EXACT, LOWER_BOUND = "exact", "lower bound"
 
 def markdown_table(names: type[_Name]) -> str:
     """A Markdown table of ``names`` (one of :class:`Metric`, :class:`Param`,
-    :class:`Tag`): name, unit and meaning, as the README shows it."""
+    :class:`Tag`): name, unit and meaning, as docs/benchmark.md shows it."""
     rows = ["| name | unit | meaning |", "|---|---|---|"]
     rows += [f"| `{n}` | {n.unit} | {n.meaning} |" for n in names]
     return "\n".join(rows)

@@ -130,7 +130,7 @@ def test_inconsistent_architectures_are_refused_with_a_clear_error(digits, setti
     ("identity", lambda fan_in, fan_out: 2 / (fan_in + fan_out)),  # Glorot
 ])
 def test_hidden_weights_start_at_the_variance_their_activation_needs(activation, variance):
-    # Glorot with tanh's 5/3 gain cost Burda's VAE 4.3 nats of test NLL (README).
+    # Glorot with tanh's 5/3 gain cost Burda's VAE 4.3 nats of test NLL (docs/measurements.md).
     layer = initialise(torch.nn.Linear(784, 200), activation, torch.Generator().manual_seed(0))
     assert float(layer.weight.detach().var()) == pytest.approx(variance(784, 200), rel=0.02)
     assert not layer.bias.any()

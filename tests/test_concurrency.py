@@ -16,6 +16,9 @@ import pytest
 from dimred.benchmark import load_suite
 from tests._suites import TINY, cell_runs, write_suite
 
+#: Concurrency with real processes: run by ``nox -s full``, not the README's test line.
+pytestmark = pytest.mark.slow
+
 #: 4 methods x 3 latent sizes x 2 seeds: 24 cells of about half a second each.
 SHARED = (TINY.replace("latent_sizes = [2]", "latent_sizes = [2, 4, 8]")
           .replace("seeds = [0]", "seeds = [0, 1]"))

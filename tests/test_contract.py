@@ -133,3 +133,14 @@ def test_bad_weights_are_refused(weights, message):
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError, match="method"):
         POD(method="svd").fit(_good())
+
+
+@pytest.mark.parametrize("Estimator", [AE, VAE])
+@pytest.mark.parametrize("value", [np.nan, np.inf], ids=["nan", "inf"])
+def test_missing_values_get_a_reducers_advice(Estimator, value):
+    with pytest.raises(ValueError, match="reduces complete rows") as refused:
+        Estimator(max_epochs=1).fit(_with(value))
+    assert "supervised" not in str(refused.value)
+    fitted = Estimator(max_epochs=1).fit(_good())
+    with pytest.raises(ValueError, match=f"{Estimator.__name__} reduces complete rows"):
+        fitted.transform(_with(value))

@@ -196,6 +196,7 @@ def test_parametric_burgers_splits_by_parameter_and_can_be_learned():
     assert errors[3] < 0.5
 
 
+@pytest.mark.slow  # the published reference, a 2-minute simulation
 def test_cylinder_sheds_at_the_published_strouhal_number(tmp_path, monkeypatch):
     """Re = 100, D = 16 cells, 40 convective times of transient then 96 snapshots (about
     4 shedding periods): St within 10% of Williamson's 0.165, and the first two POD

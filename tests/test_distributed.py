@@ -18,6 +18,9 @@ from dimred.cli import main
 from tests._suites import TINY, cell_runs, write_suite
 from tests.test_plugins import EXAMPLE
 
+#: Dask clusters of real worker processes: run by ``nox -s full``, not the README's test line.
+pytestmark = pytest.mark.slow
+
 
 def test_suite_on_a_two_worker_local_cluster(mlflow_server, tmp_path, capsys):
     # Beside the built-ins, a method from a file beside the suite: the workers import it

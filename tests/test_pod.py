@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA as SklearnPCA
 
-from dimred import POD
+from dimred import PCA, POD
 
 
 def assert_same_model(pod, reference, X, n_compare=None):
@@ -166,3 +166,18 @@ def test_all_modes_reconstruct_exactly(n_samples, n_features, seed, weighted):
     pod = POD(weights=weights).fit(X)
     np.testing.assert_allclose(pod.inverse_transform(pod.transform(X)), X, atol=1e-8)
     assert pod.explained_variance_ratio_.sum() == pytest.approx(1.0)
+
+
+def test_score_with_every_mode_kept_is_the_full_gaussian_or_a_clear_error(rng):
+    from scipy.stats import multivariate_normal
+
+    X = rng.standard_normal((200, 5)) @ rng.standard_normal((5, 5))
+    pod = POD().fit(X)  # every mode: no noise dimension left
+    full_gaussian = multivariate_normal(X.mean(axis=0), np.cov(X.T)).logpdf(X)
+    np.testing.assert_allclose(pod.score_samples(X), full_gaussian, rtol=1e-8)
+    # A constant feature makes the covariance singular: named, not a NaN.
+    X[:, 2] = 1.0
+    with pytest.raises(ValueError, match="covariance is singular, 1 of the 5 kept directions"):
+        POD().fit(X).score(X)
+    with pytest.raises(ValueError, match="covariance is singular"):
+        PCA().fit(X).score(X)

@@ -1,7 +1,7 @@
 """The neural methods against exact and published references on real MNIST.
 
 Figures are printed (``pytest -s``) and attached with ``record_property`` so that the
-junit report carries them; the README records the values measured.
+junit report carries them; docs/measurements.md records the values measured.
 """
 
 from __future__ import annotations

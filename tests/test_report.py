@@ -7,10 +7,12 @@ import re
 
 import matplotlib.image
 import numpy as np
+import pandas as pd
 import pytest
 
 from dimred.benchmark import load_suite, run_suite
 from dimred.cli import main
+from dimred.schema import Metric, Param
 from tests._suites import TINY, write_suite
 
 SUITE = TINY.replace("latent_sizes = [2]", "latent_sizes = [2, 4]") + """
@@ -47,9 +49,11 @@ def test_report_has_leaderboards_figures_and_failures(store, tmp_path):
     assert main(["report", "--tracking-uri", store, "--experiment", "tiny", "--out",
                  str(out)]) == 0
     markdown = (out / "README.md").read_text()
-    for section in ("## Environment", "## Anchors", "## digits", "## digits_standardized",
+    for section in ("## Environment", "## digits", "## digits_standardized",
                     "## Speed against accuracy", "## Cells that did not finish"):
         assert section in markdown
+    # No run on the full MNIST split: no table of published MNIST figures to meet.
+    assert "## Anchors" not in markdown and "no run" not in markdown
     # Leaderboard: AE has no likelihood, so its ELBO cells are blank, not an error.
     ae_row = next(line for line in markdown.splitlines() if line.startswith("| AE | 2 |"))
     cells = [cell.strip() for cell in ae_row.strip("|").split("|")]
@@ -57,7 +61,6 @@ def test_report_has_leaderboards_figures_and_failures(store, tmp_path):
     vae_row = next(line for line in markdown.splitlines() if line.startswith("| VAE | 2 |"))
     assert all(cell.strip() for cell in vae_row.strip("|").split("|"))
     assert "digits_standardized/VAE-bernoulli/k=2/seed=0 | FAILED | ValueError" in markdown
-    assert "| PCA, k = 30: test squared error per image | 13.87 |" in markdown
     images = _linked_images(markdown, out)
     names = {path.name for path in images}
     assert {"digits_measures.png", "digits_gallery.png", "digits_samples.png",
@@ -143,3 +146,20 @@ def test_report_draws_the_pod_view_of_snapshot_data(tmp_path):
     np.testing.assert_allclose(pod["explained_variance"], pod["spectrum"][:3], rtol=1e-6)
     assert pod["modes"].shape == (3, 64) and pod["coefficients_test"].shape[1] == 3
     assert pod["params_test"].shape == (pod["coefficients_test"].shape[0], 2)
+
+
+def test_anchors_appear_beside_runs_on_the_full_mnist_split():
+    from dimred.report._report import _anchors
+
+    runs = pd.DataFrame({
+        Param.DATASET_SOURCE: ["mnist", "mnist", "digits"], "n_train": ["60000"] * 3,
+        "n_test": ["10000"] * 3, "estimator": ["PCA", "PCA", "PCA"],
+        "n_components": [30, 30, 30], "binarize": [False, False, False],
+        "dataset": ["mnist"] * 3, "method": ["PCA"] * 3,
+        Metric.TEST_SSE_PER_SAMPLE: [13.86, 13.88, 99.0],
+        Metric.TEST_LOG_LIKELIHOOD: [np.nan] * 3})
+    lines = _anchors(runs)
+    assert "| PCA, k = 30: test squared error per image | 13.87 | Hinton & Salakhutdinov " \
+           "(2006) | 13.87 ± 0.014 | mnist/PCA, 2 seed(s) |" in lines
+    assert any(line.startswith("| VAE z = 50") and "no run" in line for line in lines)
+    assert _anchors(runs[runs[Param.DATASET_SOURCE] == "digits"]) == []

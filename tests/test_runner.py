@@ -170,6 +170,7 @@ def _bench_process(suite: Path, uri: str, **env) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow  # real processes killed mid-suite
 def test_sigkill_mid_suite_then_rerun_leaves_exactly_one_finished_run_per_cell(tmp_path):
     # Cells long enough (about a second each) that the kill lands inside one.
     suite = write_suite(tmp_path, TINY.replace("latent_sizes = [2]", "latent_sizes = [2, 4, 8]")
@@ -207,6 +208,7 @@ def test_sigkill_mid_suite_then_rerun_leaves_exactly_one_finished_run_per_cell(t
     assert sorted(run.info.status for run in parents) == ["FINISHED", "KILLED"]
 
 
+@pytest.mark.slow  # a real mlflow server (about 25 s)
 def test_a_suite_against_a_real_tracking_server(mlflow_server, tmp_path, capsys):
     suite = write_suite(tmp_path, TINY.replace("[methods.AE]", "[methods.AE]\ndatasets = []"))
     assert main(["bench", str(suite), "--tracking-uri", mlflow_server, "--no-progress"]) == 0

@@ -9,15 +9,15 @@ import pytest
 from dimred.benchmark import SuiteError, load_suite
 from tests._suites import TINY, write_suite
 
-BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+SUITES = Path(__file__).parents[1] / "benchmarks" / "suites"
 
 
 def test_shipped_suites_parse_into_the_promised_grids():
-    quick = load_suite(BENCHMARKS / "quick.toml")
+    quick = load_suite(SUITES / "quick.toml")
     assert set(quick.datasets) == {"digits", "mnist", "swiss_roll"}
     assert set(quick.methods) == {"POD", "PCA", "AE", "VAE"}
     assert quick.latent_sizes == [2, 8, 32] and quick.seeds == [0]
-    full = load_suite(BENCHMARKS / "full.toml")
+    full = load_suite(SUITES / "full.toml")
     assert {spec["source"] for spec in full.datasets.values()} >= {
         "mnist", "fashion_mnist", "burgers"
     }

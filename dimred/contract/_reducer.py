@@ -21,6 +21,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
+def non_finite_message(method: str) -> str:
+    """What a reducer says of input holding NaN or infinity."""
+    return (f"X contains NaN or infinity: {method} reduces complete rows and has no notion "
+            "of a missing value. Impute them first (e.g. sklearn.impute.SimpleImputer in a "
+            "Pipeline) or drop the incomplete rows.")
+
+
 class ReducerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
     """The contract of a dimred method: encode, decode, and score in nats.
 
@@ -71,15 +78,22 @@ class ReducerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         ``ensure_all_finite=False`` is for a caller that checks finiteness itself on
         what NaN or inf anywhere would reach, instead of scanning ``X`` once more.
         """
-        return validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=list(FLOAT_DTYPES),
-            accept_sparse=("csr", "csc") if self.__sklearn_tags__().input_tags.sparse else False,
-            ensure_min_samples=2 if reset else 1,
-            ensure_all_finite=ensure_all_finite,
-        )
+        try:
+            return validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=list(FLOAT_DTYPES),
+                accept_sparse=("csr", "csc") if self.__sklearn_tags__().input_tags.sparse
+                else False,
+                ensure_min_samples=2 if reset else 1,
+                ensure_all_finite=ensure_all_finite,
+            )
+        except ValueError as error:
+            # scikit-learn's own message advises estimators for supervised learning.
+            if "contains NaN" in str(error) or "contains infinity" in str(error):
+                raise ValueError(non_finite_message(type(self).__name__)) from None
+            raise
 
     def _validate_codes(self, Z: ArrayLike) -> np.ndarray:
         """Validate latent codes given to ``inverse_transform``."""

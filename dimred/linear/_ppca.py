@@ -31,8 +31,14 @@ def ppca_log_likelihood(
     Returns
     -------
     log_likelihood : ndarray of shape (n_samples,), float64
-        In nats. ``-inf`` when the model is degenerate (``s == 0`` with fewer components
-        than features): such a Gaussian has no density off its subspace.
+        In nats. With every direction kept it is the full-covariance Gaussian's.
+        ``-inf`` when ``s == 0`` with fewer components than features: such a Gaussian
+        has no density off its subspace.
+
+    Raises
+    ------
+    ValueError
+        If a kept direction has no variance: the covariance is singular.
     """
     centered = np.asarray(centered, dtype=np.float64)
     basis = np.asarray(basis, dtype=np.float64)
@@ -40,6 +46,17 @@ def ppca_log_likelihood(
     n_features = centered.shape[1]
     n_components = basis.shape[0]
 
+    # A kept direction without variance (a constant feature, or more components than
+    # the data's rank) makes the covariance singular: no density, and log(0) would
+    # silently give NaN.
+    degenerate = variances <= variances.max(initial=0.0) * n_features * np.finfo(float).eps
+    if np.any(degenerate):
+        raise ValueError(
+            f"score is undefined: the fitted covariance is singular, {int(degenerate.sum())} "
+            f"of the {n_components} kept directions carry no variance (constant features, "
+            "or more components than the data's rank), so the Gaussian has no density. Keep "
+            f"fewer components (at most {n_components - int(degenerate.sum())}, or an energy "
+            "fraction such as n_components=0.99).")
     projections = centered @ basis.T
     log_det = np.sum(np.log(variances))
     mahalanobis = np.sum(projections**2 / variances, axis=1)

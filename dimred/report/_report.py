@@ -109,6 +109,12 @@ def _environment(runs: pd.DataFrame) -> list[str]:
 
 
 def _anchors(finished: pd.DataFrame) -> list[str]:
+    """The published MNIST figures beside this store's runs on the full split; nothing
+    for a store without such runs (a suite on other data has no anchor to meet)."""
+    full = finished[(finished[Param.DATASET_SOURCE] == "mnist") & (finished.n_train == "60000")
+                    & (finished.n_test == "10000")]
+    if full.empty:
+        return []
     lines = [
         "## Anchors", "",
         "Published MNIST figures beside this store's runs of the same measure (full "
@@ -116,8 +122,6 @@ def _anchors(finished: pd.DataFrame) -> list[str]:
         "| measure | published | source | measured here | run |",
         "|---|---|---|---|---|",
     ]
-    full = finished[(finished[Param.DATASET_SOURCE] == "mnist") & (finished.n_train == "60000")
-                    & (finished.n_test == "10000")]
     for anchor in references.MNIST:
         match = full[(full.estimator == anchor.estimator)
                      & (full.n_components == anchor.n_components)

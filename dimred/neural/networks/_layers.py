@@ -35,7 +35,8 @@ def initialise(layer: nn.Module, activation: str, generator: torch.Generator) ->
     elif activation in ("tanh", "logistic"):
         # Glorot with tanh's gain (5/3) left Burda et al.'s tanh VAE 4.3 nats (test NLL)
         # behind the same network with LeCun's variance after 30 epochs on MNIST (98.08
-        # against 93.77); pythae, on PyTorch's default init, reached 93.8-93.9 (README).
+        # against 93.77); pythae, on PyTorch's default init, reached 93.8-93.9
+        # (docs/measurements.md).
         bound = math.sqrt(3.0 / layer.weight[0].numel())  # weight[0]: one unit's fan-in
         nn.init.uniform_(layer.weight, -bound, bound, generator=generator)
     else:
