@@ -10,6 +10,7 @@ come from :mod:`dimred.schema`.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import timeit
 import warnings
@@ -23,6 +24,7 @@ from sklearn.metrics import explained_variance_score, mean_squared_error
 from sklearn.utils import Bunch
 
 from dimred.benchmark import _memory
+from dimred.contract._reducer import UndefinedLikelihoodError
 from dimred.contract.capabilities import Capabilities, capabilities
 from dimred.figures import _drawing, _modal
 from dimred.schema import Metric, Tag
@@ -135,7 +137,10 @@ def _measure(estimator, X_train, X_test, n_importance_samples: int):
     if can.counts_parameters:
         metrics[Metric.N_PARAMETERS] = estimator.n_parameters_
     if can.likelihood is not None:
-        metrics[Metric.TEST_ELBO] = estimator.score(X_test)
+        # A fit whose density does not exist (more modes than the data's rank) has no
+        # likelihood to report: a blank, like any measure a method lacks.
+        with contextlib.suppress(UndefinedLikelihoodError):
+            metrics[Metric.TEST_ELBO] = estimator.score(X_test)
     if can.importance_weighted:
         metrics[Metric.TEST_LOG_LIKELIHOOD] = float(np.mean(estimator.log_likelihood(
             X_test, n_importance_samples=n_importance_samples, random_state=0)))

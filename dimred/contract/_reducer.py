@@ -21,6 +21,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
+class UndefinedLikelihoodError(ValueError):
+    """``score`` has no value for this fit: its density does not exist (a singular
+    covariance). The benchmark leaves the likelihood blank rather than failing the cell."""
+
+
 def non_finite_message(method: str) -> str:
     """What a reducer says of input holding NaN or infinity."""
     return (f"X contains NaN or infinity: {method} reduces complete rows and has no notion "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dimred.contract._reducer import UndefinedLikelihoodError
+
 
 def ppca_log_likelihood(
     centered: np.ndarray,
@@ -37,8 +39,8 @@ def ppca_log_likelihood(
 
     Raises
     ------
-    ValueError
-        If a kept direction has no variance: the covariance is singular.
+    UndefinedLikelihoodError
+        A ``ValueError``: a kept direction has no variance, the covariance is singular.
     """
     centered = np.asarray(centered, dtype=np.float64)
     basis = np.asarray(basis, dtype=np.float64)
@@ -51,7 +53,7 @@ def ppca_log_likelihood(
     # silently give NaN.
     degenerate = variances <= variances.max(initial=0.0) * n_features * np.finfo(float).eps
     if np.any(degenerate):
-        raise ValueError(
+        raise UndefinedLikelihoodError(
             f"score is undefined: the fitted covariance is singular, {int(degenerate.sum())} "
             f"of the {n_components} kept directions carry no variance (constant features, "
             "or more components than the data's rank), so the Gaussian has no density. Keep "
