@@ -94,10 +94,10 @@ def _parser() -> argparse.ArgumentParser:
         "report",
         help="write a Markdown report of a suite's runs",
         description="Read the cell runs of one or more experiments from MLflow and write "
-        "DIR/README.md: per-dataset leaderboards (mean ± std over seeds), error / "
-        "likelihood / fit time / throughput against latent size, a speed-accuracy Pareto "
-        "plot, image galleries, VAE samples, 2-D latent spaces, the published anchors and "
-        "the environment, with the PNG figures beside it.",
+        "DIR/README.md: per-dataset leaderboards (mean and 95% interval over seeds), "
+        "verdicts, error / likelihood / fit time / throughput against latent size, a "
+        "speed-accuracy Pareto plot, image galleries, VAE samples, 2-D latent spaces, the "
+        "published anchors and the environment, with the PNG figures beside it.",
     )
     _tracking_argument(report)
     report.add_argument("--experiment", action="append", metavar="NAME",

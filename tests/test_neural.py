@@ -9,6 +9,7 @@ import warnings
 import joblib
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
@@ -225,3 +226,35 @@ def test_burdas_schedule_runs_3_to_the_i_epochs_at_10_to_the_minus_i_over_7(digi
     assert lr_factor(100, 100, "constant") == 1.0
     with pytest.raises(ValueError, match="learning_rate_schedule"):
         AE(learning_rate_schedule="step", max_epochs=1).fit(digits01)
+
+
+def test_the_cross_entropy_trains_an_ae_on_data_in_the_unit_interval(digits01):
+    bce = AE(n_components=4, loss="bce", **{**SMALL, "max_epochs": 15}).fit(digits01)
+    reconstruction = bce.inverse_transform(bce.transform(digits01))
+    assert 0 <= reconstruction.min() and reconstruction.max() <= 1  # the sigmoid mean
+    # Nats per entry, below the mean predictor's cross-entropy, and a fair reconstruction.
+    assert bce.loss_curve_[-1] < bce._mean_predictor_loss(digits01)
+    mse = AE(n_components=4, **{**SMALL, "max_epochs": 15}).fit(digits01)
+    assert bce.reconstruction_error(digits01) < 1.5 * mse.reconstruction_error(digits01)
+    with pytest.raises(ValueError, match=r"loss='bce' needs data in \[0, 1\]"):
+        AE(loss="bce", max_epochs=1).fit(digits01 * 2)
+    with pytest.raises(ValueError, match="output_activation must be None or 'sigmoid'"):
+        AE(loss="bce", output_activation="identity", max_epochs=1).fit(digits01)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+def test_a_sigmoid_output_starts_at_the_datas_mean(digits01, architecture):
+    """The output bias starts at the logit of the mean (per pixel, or per channel for a
+    convolution), so that the first epoch starts near the mean predictor, far from the
+    sigmoid's saturation."""
+    settings = {"architecture": architecture, "input_shape": (1, 8, 8),
+                "output_activation": "sigmoid", "random_state": 0}
+    model = AE(n_components=2, max_epochs=1, **settings)
+    model._check_architecture(digits01)
+    network = model._new_network(digits01, model._generator())
+    bias = [m.bias for m in network.decoder.modules()
+            if isinstance(getattr(m, "bias", None), torch.Tensor)][-1]
+    mean = np.clip(digits01.mean(axis=0, dtype=np.float64), 1e-4, 1 - 1e-4)
+    logit = np.log(mean / (1 - mean))
+    expected = logit if architecture == "mlp" else [logit.mean()]
+    np.testing.assert_allclose(bias.detach().numpy(), expected, rtol=1e-5)

@@ -10,24 +10,34 @@ from numpy.typing import ArrayLike
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
+from dimred._sklearn_compat import StrOptions
 from dimred.neural import _options
 from dimred.neural._base import NeuralReducer
+from dimred.neural._options import Option
+from dimred.neural.networks import OUTPUT_ACTIVATIONS, start_output_at_the_mean
 
-#: AE's own options: its documentation of the sigmoid output.
+#: AE's own options: its loss, and the output that suits it.
 OPTIONS = _options.merge(_options.SHARED, [
-    _options.shared("output_activation", doc="""
-        Decoder output; ``"sigmoid"`` suits data scaled to [0, 1]. Under the squared
-        error a saturated sigmoid passes almost no gradient, so a deep network can
-        settle on an all-black image early and never leave it (seen with
-        ``architecture="conv"`` on MNIST, one seed in two); ``"identity"`` cannot.
-        ``fit`` warns (``ConvergenceWarning``) when its last epoch's loss is no lower
-        than that of predicting every row by the data's mean."""),
+    _options.shared("output_activation", default=None, type='{"identity", "sigmoid"} or None',
+                    constraints=[StrOptions(set(OUTPUT_ACTIVATIONS)), None], doc="""
+        The decoder's mean. None: ``"identity"`` with ``loss="mse"``, ``"sigmoid"`` with
+        ``loss="bce"`` (the only one it takes). ``"sigmoid"`` suits data in [0, 1]; its
+        bias starts at the logit of the data's mean, so that training starts from the
+        mean image rather than deep in the sigmoid's saturation. ``fit`` warns
+        (``ConvergenceWarning``) when its last epoch's loss is no lower than that of
+        predicting every row by the data's mean."""),
+    Option("loss", "mse", [StrOptions({"mse", "bce"})], '{"mse", "bce"}', """
+        ``"mse"``: the squared error per entry. ``"bce"``: the Bernoulli cross-entropy per
+        entry in nats, for data in [0, 1] such as images: the decoder outputs logits
+        and its mean is their sigmoid. A saturated sigmoid passes almost no gradient
+        under the squared error; under the cross-entropy it does."""),
 ])
 
 
 @_options.document(OPTIONS)
 class AE(NeuralReducer):
-    """Deterministic autoencoder in PyTorch, trained on the mean squared error.
+    """Deterministic autoencoder in PyTorch, trained on the squared error or, for data in
+    [0, 1], the Bernoulli cross-entropy.
 
     Parameters
     ----------
@@ -83,7 +93,8 @@ class AE(NeuralReducer):
         encoder=None,
         decoder=None,
         activation="relu",
-        output_activation="identity",
+        output_activation=None,
+        loss="mse",
         max_epochs=100,
         batch_size=128,
         learning_rate=1e-3,
@@ -101,9 +112,33 @@ class AE(NeuralReducer):
         _options.store(self, locals())
 
     def _loss(self, network, batch, epoch, generator) -> dict[str, torch.Tensor]:
-        """The mean squared error per entry."""
-        reconstruction = network.decoder(network.encoder(batch))
-        return {"loss": torch.nn.functional.mse_loss(reconstruction, batch)}
+        """The squared error, or the cross-entropy in nats, per entry."""
+        output = network.decoder(network.encoder(batch))
+        if self.loss == "bce":
+            return {"loss": torch.nn.functional.binary_cross_entropy_with_logits(output, batch)}
+        return {"loss": torch.nn.functional.mse_loss(output, batch)}
+
+    def _decoder_output_activation(self) -> str:
+        if self.loss == "bce":
+            if self.output_activation not in (None, "sigmoid"):
+                raise ValueError(
+                    "loss='bce' decodes logits whose mean is their sigmoid; "
+                    f"output_activation must be None or 'sigmoid', got {self.output_activation!r}.")
+            return "identity"
+        return self.output_activation or "identity"
+
+    def _decode_mean(self, network, z: torch.Tensor) -> torch.Tensor:
+        output = network.decoder(z)
+        return torch.sigmoid(output) if self.loss == "bce" else output
+
+    def _check_data(self, X: np.ndarray) -> None:
+        if self.loss == "bce":
+            self._require_unit_interval(X, "loss='bce'")
+
+    def _initialise(self, network, X: np.ndarray) -> None:
+        if self.loss == "bce" or self.output_activation == "sigmoid":
+            mean = np.clip(X.mean(axis=0, dtype=np.float64), 1e-4, 1 - 1e-4)
+            start_output_at_the_mean(network.decoder, np.log(mean / (1 - mean)))
 
     def _encode(self, network, x: torch.Tensor) -> tuple[torch.Tensor, None]:
         return network.encoder(x), None
@@ -111,23 +146,30 @@ class AE(NeuralReducer):
     def _check_learned(self, X: np.ndarray) -> None:
         # A network stuck at one output for every row (a saturated sigmoid, dead ReLUs)
         # trains without any error; only its loss, no lower than the mean's, tells.
-        # The mean predictor's squared error per entry, E|x|^2/d - |mean|^2/d: sums in
-        # float64 without the n-by-d temporary that np.var would allocate.
-        n_samples, n_features = X.shape
-        mean = X.mean(axis=0, dtype=np.float64)
-        mean_predictor = float(np.einsum("ij,ij->", X, X, dtype=np.float64)
-                               / (n_samples * n_features) - mean @ mean / n_features)
+        mean_predictor = self._mean_predictor_loss(X)
         if self.loss_curve_[-1] >= mean_predictor:
             warnings.warn(
                 f"training ended at a loss of {self.loss_curve_[-1]:.4g} per entry, no "
                 f"better than predicting every row by the data's mean ({mean_predictor:.4g})"
                 ". A short training may simply need more epochs; a network stuck at one "
                 "output stays there whatever the budget (a sigmoid output saturated under "
-                "the squared error, dead units): try output_activation='identity', another "
-                "random_state or a lower learning_rate.",
+                "the squared error, dead units): try loss='bce' for data in [0, 1], "
+                "another random_state or a lower learning_rate.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
+
+    def _mean_predictor_loss(self, X: np.ndarray) -> float:
+        """The loss per entry of predicting every row by the data's mean. Both losses are
+        linear in x or in x^2 given the mean, so both are sums in float64 without the
+        n-by-d temporary that np.var would allocate."""
+        n_samples, n_features = X.shape
+        mean = X.mean(axis=0, dtype=np.float64)
+        if self.loss == "bce":
+            mean = np.clip(mean, 1e-12, 1 - 1e-12)
+            return float(-(mean @ np.log(mean) + (1 - mean) @ np.log1p(-mean)) / n_features)
+        return float(np.einsum("ij,ij->", X, X, dtype=np.float64) / (n_samples * n_features)
+                     - mean @ mean / n_features)
 
     def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Minus the mean squared reconstruction error of each sample (not a likelihood).
@@ -143,5 +185,5 @@ class AE(NeuralReducer):
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
         return self._map(
-            X, lambda net, x, rows: -((net.decoder(net.encoder(x)) - x) ** 2).mean(dim=1)
-        )
+            X, lambda net, x, rows: -((self._decode_mean(net, self._encode(net, x)[0]) - x)
+                                      ** 2).mean(dim=1))

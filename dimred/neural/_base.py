@@ -281,6 +281,14 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
         self._initialise(network, X)
         return network
 
+    @staticmethod
+    def _require_unit_interval(X: np.ndarray, what: str) -> None:
+        """Refuse data outside [0, 1], which ``what`` (a Bernoulli model) needs."""
+        low, high = X.min(), X.max()
+        if low < 0 or high > 1:
+            raise ValueError(f"{what} needs data in [0, 1]; got values in [{low:.4g}, "
+                             f"{high:.4g}]. Scale the data (e.g. scale01) first.")
+
     def _hidden_sizes(self) -> tuple[int, ...]:
         return self._positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes", "layer widths")
 
@@ -344,6 +352,9 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
 
     def __setstate__(self, state):
         weights = state.pop("_network_weights", None)
+        # A model saved before an option existed behaves as that option's default.
+        for option in self._hyperparameters:
+            state.setdefault(option.name, option.default)
         super().__setstate__(state)
         if weights is not None:
             self.device_ = "cpu" if not torch.cuda.is_available() else self.device_

@@ -192,11 +192,8 @@ feature_names_in_, device_
     def _check_data(self, X: np.ndarray) -> None:
         if self.dynamic_binarization and self.likelihood != "bernoulli":
             raise ValueError("dynamic_binarization=True needs likelihood='bernoulli'.")
-        if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
-            raise ValueError(
-                "likelihood='bernoulli' needs data in [0, 1]; got values in "
-                f"[{X.min():.4g}, {X.max():.4g}]. Scale the data (e.g. scale01) first."
-            )
+        if self.likelihood == "bernoulli":
+            self._require_unit_interval(X, "likelihood='bernoulli'")
 
     def _initialise(self, network, X: np.ndarray) -> None:
         # Start c at the data's mean variance rather than 1: on [0, 1] images the optimum

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from dimred.figures._drawing import image_rows, latent_scatters
 from dimred.report import _plots
 from dimred.report._fields import field_section
 from dimred.report._runs import first_per_method, gallery_k, load_examples, load_runs
+from dimred.report._verdicts import mean_and_interval, verdict_table
 from dimred.schema import Metric, Param
 
 #: Leaderboard columns: (metric, header, format).
@@ -55,9 +55,10 @@ def write_report(tracking_uri: str, experiments: list[str] | None, out: str | Pa
         "",
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `dimred report` from "
         f"`{tracking_uri}`: {len(runs)} cell runs, {len(finished)} finished, "
-        f"{n_failed} failed, {n_unfinished} running or killed. Values are mean ± std "
-        "over seeds; a blank is a metric the method does not have, or a cell that did "
-        "not finish.",
+        f"{n_failed} failed, {n_unfinished} running or killed. Values are the mean over "
+        "seeds ± the half-width of its 95% Student-t interval (the mean alone for one "
+        "seed); a blank is a metric the method does not have, or a cell that did not "
+        "finish.",
         "",
     ]
     lines += _environment(runs)
@@ -69,6 +70,7 @@ def write_report(tracking_uri: str, experiments: list[str] | None, out: str | Pa
             lines += ["No finished cell.", ""]
             continue
         lines += _leaderboard(rows)
+        lines += verdict_table(rows)
         lines += _latent_size_needed(rows)
         lines += _latent_use(rows, dataset, colours, out)
         lines += _figure(_plots.measures_figure(rows, dataset, colours), out,
@@ -130,7 +132,7 @@ def _anchors(finished: pd.DataFrame) -> list[str]:
         if match.empty:
             measured, where = "no run", ""
         else:
-            measured = _mean_std(anchor.sign * match[anchor.metric], "{:.2f}")
+            measured = mean_and_interval(anchor.sign * match[anchor.metric], "{:.2f}")
             where = f"{match.dataset.iloc[0]}/{match.method.iloc[0]}, {len(match)} seed(s)"
         lines.append(f"| {anchor.what} | {anchor.published:.2f} | {anchor.source} | "
                      f"{measured} | {where} |")
@@ -142,7 +144,7 @@ def _leaderboard(rows: pd.DataFrame) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for (method, k), group in rows.groupby([Param.METHOD, Param.N_COMPONENTS], sort=True):
         cells = [method, str(k)]
-        cells += [_mean_std(group[metric], fmt) for metric, _, fmt in LEADERBOARD]
+        cells += [mean_and_interval(group[metric], fmt) for metric, _, fmt in LEADERBOARD]
         cells.append(str(group.seed.nunique()))
         lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""]
@@ -198,21 +200,11 @@ def _latent_use(rows: pd.DataFrame, dataset: str, colours: dict, out: Path) -> l
              "| method | k | " + " | ".join(title for _, title, _ in LATENT_USE) + " |",
              "|---|---|" + "---|" * len(LATENT_USE)]
     for (method, k), group in rows.groupby([Param.METHOD, Param.N_COMPONENTS], sort=True):
-        cells = [_mean_std(group[metric], fmt) for metric, _, fmt in LATENT_USE]
+        cells = [mean_and_interval(group[metric], fmt) for metric, _, fmt in LATENT_USE]
         lines.append(f"| {method} | {k} | " + " | ".join(cells) + " |")
     lines.append("")
     return lines + _figure(_plots.latent_use_figure(rows, dataset, colours), out,
                            f"{dataset}_latent_use.png", f"{dataset}: latent use against k")
-
-
-def _mean_std(values: pd.Series, fmt: str) -> str:
-    values = values.dropna()
-    if values.empty:
-        return ""
-    mean = fmt.format(values.mean())
-    if len(values) < 2 or not math.isfinite(values.std()):
-        return mean
-    return f"{mean} ± {values.std():.2g}"
 
 
 def _image_figures(rows: pd.DataFrame, dataset: str, tracking_uri: str, out: Path) -> list[str]:

@@ -18,7 +18,12 @@ import torch
 from torch import nn
 
 from dimred.neural.networks._conv import ConvAutoencoderNetwork
-from dimred.neural.networks._layers import ACTIVATIONS, OUTPUT_ACTIVATIONS, add_scalars
+from dimred.neural.networks._layers import (
+    ACTIVATIONS,
+    OUTPUT_ACTIVATIONS,
+    add_scalars,
+    start_output_at_the_mean,
+)
 from dimred.neural.networks._mlp import AutoencoderNetwork
 from dimred.neural.networks._user import UserNetwork, check_widths
 
@@ -91,4 +96,4 @@ def build_network(*, n_features: int, n_components: int, n_outputs: int,
 
 
 __all__ = ["ACTIVATIONS", "ARCHITECTURES", "OUTPUT_ACTIVATIONS", "PADDINGS",
-           "build_network", "check_architecture", "check_widths"]
+           "build_network", "check_architecture", "check_widths", "start_output_at_the_mean"]

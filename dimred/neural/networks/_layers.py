@@ -68,3 +68,26 @@ def add_scalars(network: nn.Module, names) -> nn.Module:
     for name in names:
         setattr(network, name, nn.Parameter(torch.zeros(())))
     return network
+
+
+def start_output_at_the_mean(decoder: nn.Module, logit_mean) -> None:
+    """Start a sigmoid-output decoder at the data's mean: the bias of its last biased
+    layer becomes ``logit_mean`` (one value per feature), or its average per channel
+    when that layer is a convolution (whose bias is per channel, rows being channel-major).
+
+    A sigmoid whose pre-activation starts far from the data saturates, and under the
+    squared error passes almost no gradient back (a deep convolutional AE on MNIST
+    settled on the all-black image in its first epoch). A layer of another width (a
+    user's decoder) is left as it is.
+    """
+    biases = [module.bias for module in decoder.modules()
+              if isinstance(getattr(module, "bias", None), torch.Tensor)]
+    if not biases:
+        return
+    bias, target = biases[-1], torch.as_tensor(logit_mean, dtype=torch.float64)
+    if bias.numel() != target.numel():
+        if target.numel() % bias.numel():
+            return
+        target = target.reshape(bias.numel(), -1).mean(dim=1)
+    with torch.no_grad():
+        bias.copy_(target.reshape(bias.shape).to(bias.dtype))
