@@ -1,7 +1,8 @@
 """Datasets, each with a train/test split and documented preprocessing.
 
 :func:`load_dataset` is the one entry point a benchmark uses; the loaders behind it are
-public for direct use.
+public for direct use. :func:`validation_split` holds out part of a training set the way
+its data demands (whole trajectories, a block of time, or rows).
 """
 
 from sklearn.datasets import load_digits
@@ -15,6 +16,7 @@ from dimred.datasets._idx import read_idx
 from dimred.datasets._manifolds import make_embedded_manifold
 from dimred.datasets._mnist import load_fashion_mnist, load_mnist
 from dimred.datasets._registry import LOADERS, load_dataset
+from dimred.datasets._validation import validation_split
 
 __all__ = [
     "LOADERS",
@@ -29,4 +31,5 @@ __all__ = [
     "make_embedded_manifold",
     "make_periodic_burgers",
     "read_idx",
+    "validation_split",
 ]

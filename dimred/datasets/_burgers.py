@@ -87,6 +87,9 @@ def make_burgers(
         params_test=per_snapshot(test),
         times_train=np.tile(times, n_train),
         times_test=np.tile(times, len(test)),
+        # Validation holds out whole trajectories: a parameter's snapshots are kin.
+        validation="groups",
+        groups_train=np.repeat(np.arange(n_train), len(times)),
         y_train=np.tile(times, n_train),
         y_test=np.tile(times, len(test)),
         grid=grid,

@@ -95,6 +95,9 @@ def make_periodic_burgers(
         X_test=fields[n_train:].reshape(-1, n_grid),
         y_train=np.tile(times, n_train),
         y_test=np.tile(times, n_test_trajectories),
+        # Validation holds out whole trajectories, as the test set does.
+        validation="groups",
+        groups_train=np.repeat(np.arange(n_train), len(times)),
         image_shape=None,
         description={
             "equation": "u_t + u u_x = nu u_xx on [0, 2pi) periodic",

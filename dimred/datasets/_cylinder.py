@@ -124,6 +124,8 @@ def make_cylinder(
         X_train=flat[:-n_test], X_test=flat[-n_test:],
         times_train=times[:-n_test], times_test=times[-n_test:],
         y_train=times[:-n_test], y_test=times[-n_test:],
+        # Validation is the last block of training time, as the test set is of all time.
+        validation="time block",
         grid=(x, y), field_shape=(2, ny, nx), field_channels=("u / U", "v / U"),
         image_shape=None,
         description={

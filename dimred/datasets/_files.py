@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.io
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.utils import Bunch
 
 SUFFIXES = (".npy", ".npz", ".csv", ".parquet", ".mat")
@@ -20,6 +20,7 @@ def load_file(
     test_fraction: float = 0.2,
     key: str | None = None,
     label: str | None = None,
+    group: str | None = None,
     random_state: int = 0,
 ) -> Bunch:
     """Load a data matrix (rows are samples) from ``.npy``, ``.npz``, ``.csv``, ``.parquet``
@@ -39,6 +40,10 @@ def load_file(
     label : str, default=None
         Column (``.csv`` / ``.parquet``) or array (``.npz`` / ``.mat``) holding labels;
         it is removed from the features.
+    group : str, default=None
+        Column or array of group labels (a trajectory, a patient, a simulation run),
+        removed from the features. Rows of one group stay together: on one side of the
+        held-out test split, and of the validation split (``validation="groups"``).
     random_state : int, default=0
         Seeds the held-out split.
 
@@ -46,19 +51,23 @@ def load_file(
     -------
     data : Bunch
         ``X_train``, ``X_test`` (float64 unless stored as float32), ``y_train`` /
-        ``y_test`` (None without ``label``), ``image_shape`` None, ``name``.
+        ``y_test`` (None without ``label``), ``image_shape`` None, ``name``,
+        ``validation`` and ``groups_train`` (see
+        :func:`dimred.datasets.validation_split`).
     """
-    X, y = _read(Path(path), key, label)
+    columns = {"label": label, "group": group}
+    X, read = _read(Path(path), key, columns)
     if test is not None:
-        X_test, y_test = _read(Path(test), key, label)
-        X_train, y_train = X, y
-    elif y is None:
-        X_train, X_test = train_test_split(X, test_size=test_fraction, random_state=random_state)
-        y_train = y_test = None
+        X_test, read_test = _read(Path(test), key, {"label": label})
+        X_train, y_train, y_test, groups_train = X, read["label"], read_test["label"], read["group"]
     else:
-        X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=test_fraction, random_state=random_state
-        )
+        splitter = (GroupShuffleSplit if group is not None else ShuffleSplit)(
+            n_splits=1, test_size=test_fraction, random_state=random_state)
+        train, held_out = next(splitter.split(X, groups=read["group"]))
+        X_train, X_test = X[train], X[held_out]
+        y_train, y_test = ((None, None) if read["label"] is None
+                           else (read["label"][train], read["label"][held_out]))
+        groups_train = None if group is None else read["group"][train]
     return Bunch(
         name=f"file:{path}",
         X_train=X_train,
@@ -66,35 +75,47 @@ def load_file(
         y_train=y_train,
         y_test=y_test,
         image_shape=None,
+        validation="rows" if group is None else "groups",
+        groups_train=groups_train,
         description={"path": str(path), "test": None if test is None else str(test)},
     )
 
 
-def _read(path: Path, key: str | None, label: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _read(path: Path, key: str | None,
+          columns: dict[str, str | None]) -> tuple[np.ndarray, dict[str, np.ndarray | None]]:
+    """The data matrix of ``path`` and, for each role in ``columns`` (``"label"``,
+    ``"group"``) that names a column or array, that column, removed from the features."""
     if path.suffix not in SUFFIXES:
         raise ValueError(f"{path}: unsupported file type {path.suffix!r}; use one of {SUFFIXES}.")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file.")
+    wanted = {role: name for role, name in columns.items() if name is not None}
     if path.suffix == ".npy":
-        return np.load(path, allow_pickle=False), None
+        if wanted:
+            raise ValueError(f"{path}: a .npy file holds one array; "
+                             f"{', '.join(wanted)} needs an .npz, .mat, .csv or .parquet file.")
+        return np.load(path, allow_pickle=False), dict.fromkeys(columns)
     if path.suffix in (".csv", ".parquet"):
         table = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
-        if label is not None and label not in table.columns:
-            raise ValueError(f"{path} has no label column {label!r}; it has {list(table)}.")
-        y = table.pop(label).to_numpy() if label is not None else None
-        return table.to_numpy(), y
-    if path.suffix == ".npz":
+        kind, held = "column", table
+    elif path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as archive:
-            arrays = dict(archive)
+            held = dict(archive)
+        kind = "array"
     else:
-        arrays = {k: v for k, v in scipy.io.loadmat(path).items() if not k.startswith("__")}
-    if label is not None and label not in arrays:
-        raise ValueError(f"{path} has no label array {label!r}; it holds {sorted(arrays)}.")
-    y = np.ravel(arrays.pop(label)) if label is not None else None
+        held = {k: v for k, v in scipy.io.loadmat(path).items() if not k.startswith("__")}
+        kind = "array"
+    extracted = dict.fromkeys(columns)
+    for role, name in wanted.items():
+        if name not in held:
+            raise ValueError(f"{path} has no {role} {kind} {name!r}; it has {sorted(held)}.")
+        extracted[role] = np.ravel(np.asarray(held.pop(name)))
+    if kind == "column":
+        return held.to_numpy(), extracted
     if key is None:
-        if len(arrays) != 1:
-            raise ValueError(f"{path} holds arrays {sorted(arrays)}; say which with key=.")
-        key = next(iter(arrays))
-    if key not in arrays:
-        raise ValueError(f"{path} has no array {key!r}; it holds {sorted(arrays)}.")
-    return arrays[key], y
+        if len(held) != 1:
+            raise ValueError(f"{path} holds arrays {sorted(held)}; say which with key=.")
+        key = next(iter(held))
+    if key not in held:
+        raise ValueError(f"{path} has no array {key!r}; it holds {sorted(held)}.")
+    return held[key], extracted
