@@ -68,9 +68,19 @@ class Metric(_Name):
     EVALUATION_SECONDS = ("evaluation_seconds", "s", "wall time of everything after fit")
     CELL_SECONDS = ("cell_seconds", "s",
                     "wall time of the whole cell; minus fit and evaluation, the runner's")
+    TUNING_SECONDS = ("tuning_seconds", "s",
+                      "wall time of every tuning trial of a tuned cell, summed")
+    N_TRIALS_COMPLETE = ("n_trials_complete", "trials", "tuning trials run to the end")
+    N_TRIALS_PRUNED = ("n_trials_pruned", "trials",
+                       "tuning trials stopped early for a lagging validation loss")
+    VALIDATION_RELATIVE_ERROR = ("validation_relative_error", "1",
+                                 "a tuning trial's ‖X − X̂‖_F / ‖X‖_F on the validation "
+                                 "split of the training set, what tuning minimises")
     TRAIN_LOSS = ("train_loss", "the method's loss", "curve: training loss per epoch")
     VALIDATION_SCORE = ("validation_score", "the method's score",
                         "curve: validation score per epoch")
+    VALIDATION_LOSS = ("validation_loss", "the method's loss",
+                       "curve: a tuning trial's loss on the validation split per epoch")
 
 
 class Param(_Name):
@@ -94,7 +104,8 @@ class Param(_Name):
 class Tag(_Name):
     """Tags of runs. Cell runs carry ``KIND = cell``; an invocation's run ``suite``."""
 
-    KIND = ("dimred.kind", "", "cell, or suite for an invocation's run")
+    KIND = ("dimred.kind", "", "cell, trial (of a tuned cell), or suite for an "
+            "invocation's run")
     CONFIG_HASH = ("dimred.config_hash", "", "hash of everything that defines the result")
     SUITE_RUN_ID = ("dimred.suite_run_id", "", "run id of the invocation that ran the cell")
     SUITE_CELL = ("dimred.suite_cell", "", "dataset/method/k=K/seed=S")
@@ -103,6 +114,9 @@ class Tag(_Name):
                   "exact or lower bound: what test_elbo is, for a method with one")
     ERROR = ("dimred.error", "", "the exception of a FAILED cell")
     MODEL_URI = ("dimred.model_uri", "", "the fitted estimator as an MLflow model")
+    TUNED = ("dimred.tuned", "", "the parameters tuning chose, as JSON, on a tuned cell")
+    TRIAL = ("dimred.trial", "", "a tuning trial's number within its cell")
+    TRIAL_OF = ("dimred.trial_of", "", "config hash of the tuned cell a trial belongs to")
     DEVICE = ("dimred.device", "", "torch device of a neural method")
     WORKER = ("dimred.worker", "", "Dask worker address")
     THREADS = ("dimred.threads", "", "torch / BLAS threads")
@@ -121,7 +135,7 @@ class Tag(_Name):
 
 
 #: Values of :attr:`Tag.KIND`.
-CELL_KIND, SUITE_KIND = "cell", "suite"
+CELL_KIND, SUITE_KIND, TRIAL_KIND = "cell", "suite", "trial"
 
 #: Values of :attr:`Tag.LIKELIHOOD`.
 EXACT, LOWER_BOUND = "exact", "lower bound"

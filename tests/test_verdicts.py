@@ -53,3 +53,16 @@ def test_the_verdict_table_marks_the_unbeaten_at_each_k():
     assert by_k["8"].count("★") == 1 and "| 0.01 ± 0 ★ |" in by_k["8"]  # deterministic
     assert "no verdict" not in lines[0]
     assert "no verdict" in verdict_table(rows[rows.seed == 0])[0]
+
+
+def test_the_expected_best_equals_brute_force_over_every_draw():
+    from itertools import product
+
+    from dimred.report._tuning import expected_best
+
+    values = [0.31, 0.12, 0.5, 0.12, 0.27]
+    for n in range(1, 4):
+        brute = np.mean([min(draw) for draw in product(values, repeat=n)])
+        assert expected_best(values, n) == pytest.approx(brute, rel=1e-12)
+    assert expected_best(values, 1) == pytest.approx(np.mean(values))
+    assert expected_best(values, 200) == pytest.approx(min(values), abs=1e-9)

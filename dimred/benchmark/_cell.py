@@ -8,6 +8,8 @@ store and one dataset cache per data folder.
 
 from __future__ import annotations
 
+import json
+import math
 import tempfile
 import time
 import traceback
@@ -16,6 +18,8 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+from mlflow.entities import Metric as LoggedMetric
+from mlflow.entities import Param as LoggedParam
 from sklearn.utils import Bunch
 
 from dimred._plugins import local_source
@@ -24,11 +28,12 @@ from dimred.benchmark._environment import environment_tags, process_tags
 from dimred.benchmark._evaluation import CellResult, fit_and_evaluate
 from dimred.benchmark._model import log_estimator
 from dimred.benchmark._suite import Cell
-from dimred.benchmark._tracking import SuiteTracker
+from dimred.benchmark._tracking import BATCH_LIMIT, SuiteTracker
+from dimred.benchmark._tuning import TuningResult, storage_url, tune
 from dimred.contract.capabilities import shows_progress
 from dimred.datasets import load_dataset
 from dimred.datasets._registry import PREPROCESSING_OPTIONS
-from dimred.schema import Metric, Param, Tag
+from dimred.schema import TRIAL_KIND, Metric, Param, Tag
 
 
 @dataclass(frozen=True)
@@ -114,20 +119,29 @@ def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, pro
     )
     if run_id is None:
         return _LOST_CLAIM[claim], ""
+    try:
+        # Tuning sees the training set only; the test set waits for the chosen model.
+        tuned = _tune(cell, data, estimator, tracker) if cell.search is not None else None
+    except Exception as error:
+        return _failed(error, tracker)
+    except BaseException:
+        tracker.end_cell("KILLED")  # Ctrl-C: the run is closed, not left RUNNING
+        raise
     with tracker.errors():
         mlflow.log_params(_params(cell, data, estimator))
+        if tuned is not None:
+            mlflow.log_metrics({Metric.TUNING_SECONDS: tuned.seconds,
+                                Metric.N_TRIALS_COMPLETE: tuned.n_complete,
+                                Metric.N_TRIALS_PRUNED: tuned.n_pruned})
+            mlflow.set_tag(Tag.TUNED, json.dumps(tuned.params, sort_keys=True))
     try:
         result = fit_and_evaluate(
             estimator, data, n_importance_samples=cell.evaluation["n_importance_samples"]
         )
     except Exception as error:
-        with tracker.errors():
-            mlflow.log_text(traceback.format_exc(), "traceback.txt")
-            mlflow.set_tag(Tag.ERROR, f"{type(error).__name__}: {error}"[:5000])
-        tracker.end_cell("FAILED")
-        return "failed", f"{type(error).__name__}: {error}"
+        return _failed(error, tracker)
     except BaseException:
-        tracker.end_cell("KILLED")  # Ctrl-C: the run is closed, not left RUNNING
+        tracker.end_cell("KILLED")
         raise
     claim = tracker.holds_claim(run_id, cell.config_hash)
     if claim != "won":  # a rival's claim, in flight when ours was checked, was earlier
@@ -139,6 +153,45 @@ def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, pro
         mlflow.log_metric(Metric.CELL_SECONDS, time.perf_counter() - start)
     tracker.end_cell("FINISHED")
     return "finished", ""
+
+
+def _failed(error: Exception, tracker: SuiteTracker) -> tuple[str, str]:
+    """Close the cell's run FAILED with the traceback of ``error``."""
+    with tracker.errors():
+        mlflow.log_text(traceback.format_exc(), "traceback.txt")
+        mlflow.set_tag(Tag.ERROR, f"{type(error).__name__}: {error}"[:5000])
+    tracker.end_cell("FAILED")
+    return "failed", f"{type(error).__name__}: {error}"
+
+
+def _tune(cell: Cell, data: Bunch, estimator, tracker: SuiteTracker) -> TuningResult:
+    """Tune ``estimator`` for ``cell`` (its remaining trials), each trial an MLflow run
+    of its own, and set the chosen parameters on it."""
+
+    def log_trial(number: int, params: dict, value: float, state: str,
+                  curve: list[float], seconds: float) -> None:
+        now = int(time.time() * 1000)
+        metrics = [LoggedMetric(Metric.VALIDATION_LOSS, float(loss), now, step)
+                   for step, loss in enumerate(curve)]
+        metrics.append(LoggedMetric(Metric.FIT_SECONDS, seconds, now, 0))
+        if math.isfinite(value):
+            metrics.append(LoggedMetric(Metric.VALIDATION_RELATIVE_ERROR, value, now, 0))
+        with tracker.errors():
+            run = tracker.client.create_run(
+                tracker.experiment_id, run_name=f"{cell.run_name}/trial={number}",
+                tags={Tag.KIND: TRIAL_KIND, Tag.SUITE_CELL: cell.run_name,
+                      Tag.TRIAL_OF: cell.config_hash, Tag.TRIAL: str(number),
+                      **process_tags()})
+            tracker.client.log_batch(
+                run.info.run_id, metrics=metrics[:BATCH_LIMIT],
+                params=[LoggedParam(name, str(value)) for name, value in params.items()])
+            tracker.client.set_terminated(run.info.run_id,
+                                          "FINISHED" if state == "COMPLETE" else "KILLED")
+
+    tuned = tune(estimator, data, cell.search, cell.tuning, study_name=cell.config_hash,
+                 storage=storage_url(tracker.uri), seed=cell.seed, log_trial=log_trial)
+    estimator.set_params(**tuned.params)
+    return tuned
 
 
 #: Outcome of a cell whose claim lost, by what the store held.

@@ -43,10 +43,11 @@ from sklearn.base import BaseEstimator
 
 from dimred._plugins import resolve_method
 from dimred._sklearn_compat import validate_parameters
+from dimred.benchmark._tuning import check_search, check_tuning
 from dimred.datasets._registry import PREPROCESSING_OPTIONS, loader_options
 
 _SUITE_KEYS = {"name", "latent_sizes", "seeds", "n_importance_samples", "description",
-               "python_path"}
+               "python_path", "tuning"}
 #: Estimator parameters that change what is displayed, not what is computed.
 _DISPLAY_PARAMS = {"verbose"}
 
@@ -70,6 +71,9 @@ class Cell:
     #: Folders searched first for import paths (the suite's, then its python_path); not
     #: part of the result's definition, so a suite folder can move without re-running.
     search_path: tuple[str, ...] = ()
+    #: The method's search space and the suite's tuning budget; None: fitted as given.
+    search: dict[str, Any] | None = None
+    tuning: dict[str, Any] | None = None
 
     @property
     def run_name(self) -> str:
@@ -100,6 +104,8 @@ class Cell:
             "seed": self.seed,
             "evaluation": self.evaluation,
         }
+        if self.search is not None:  # untuned cells keep the hashes they always had
+            definition.update(search=self.search, tuning=self.tuning)
         canonical = json.dumps(definition, sort_keys=True, default=repr)
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
@@ -117,6 +123,8 @@ class Suite:
     evaluation: dict[str, Any] = field(default_factory=dict)
     #: Folders searched for import paths: the suite's own, then its ``python_path``.
     search_path: tuple[str, ...] = ()
+    #: ``[suite.tuning]`` with its defaults (None: no method tunes).
+    tuning: dict[str, Any] | None = None
 
     def cells(self, widths: dict[str, int]) -> list[Cell]:
         """Every cell, given each dataset's width (n_features) and training rows.
@@ -131,9 +139,11 @@ class Suite:
                 wanted = spec["latent_sizes"] or self.latent_sizes
                 for k in sorted({min(k, widths[dataset]) for k in wanted}):
                     for seed in self.seeds:
+                        search = spec.get("search")
                         cells.append(
                             Cell(dataset, options, method, spec["estimator"], spec["params"],
-                                 k, seed, self.evaluation, self.search_path)
+                                 k, seed, self.evaluation, self.search_path, search,
+                                 self.tuning if search is not None else None)
                         )
         return cells
 
@@ -180,6 +190,13 @@ def load_suite(path: str | Path) -> Suite:
         raise where.error("methods", "a suite needs at least one [methods.NAME] table")
     methods = {label: _method(label, spec, datasets, where, search_path)
                for label, spec in methods.items()}
+    tuning = None
+    if "tuning" in header or any(spec["search"] is not None for spec in methods.values()):
+        try:
+            tuning = check_tuning(header.get("tuning", {}))
+        except ValueError as error:
+            key, message = error.args
+            raise where.error(key, message, "suite.tuning") from None
     return Suite(
         name=header.get("name", path.stem),
         path=path,
@@ -189,6 +206,7 @@ def load_suite(path: str | Path) -> Suite:
         seeds=seeds,
         evaluation=evaluation,
         search_path=search_path,
+        tuning=tuning,
     )
 
 
@@ -242,6 +260,7 @@ def _method(label: str, spec: Any, datasets: dict, where: _Locator,
     if "n_components" not in valid:
         raise where.error(estimator_key, f"{table}: {estimator} has no n_components "
                           "parameter, which the suite's latent_sizes set", table)
+    search = params.pop("search", None)
     restrict = params.pop("datasets", list(datasets))
     latent_sizes = params.pop("latent_sizes", None)
     if latent_sizes is not None:
@@ -263,11 +282,18 @@ def _method(label: str, spec: Any, datasets: dict, where: _Locator,
         # sklearn's message names the parameter; point at it when it is in the table.
         culprit = next((key for key in params if f"'{key}'" in str(error)), label)
         raise where.error(culprit, f"{table}: {error}", table) from error
+    if search is not None:
+        try:
+            search = check_search(search, cls, params, label)
+        except ValueError as error:
+            key, message = error.args
+            raise where.error(key, message, f"{table}.search") from None
     return {
         "estimator": estimator,
         "params": params,
         "datasets": restrict,
         "latent_sizes": latent_sizes,
+        "search": search,
     }
 
 

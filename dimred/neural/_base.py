@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABCMeta, abstractmethod
+from collections.abc import Callable
 from numbers import Integral
 
 import numpy as np
@@ -74,13 +75,22 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
 
     # ----------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: ArrayLike, y: None = None):
+    def fit(self, X: ArrayLike, y: None = None, *, X_validation: ArrayLike | None = None,
+            epoch_callback: Callable[[int, float], None] | None = None):
         """Train the network for up to ``max_epochs`` epochs.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : Ignored
+        X_validation : array-like of shape (n_validation, n_features), default=None
+            Rows to validate on after every epoch, instead of the random
+            ``validation_fraction`` of ``X`` that ``early_stopping`` holds out: a split
+            that respects the data's structure (whole trajectories, a block of time).
+            ``validation_scores_`` records minus their loss per epoch.
+        epoch_callback : callable, default=None
+            ``epoch_callback(epoch, validation_loss)`` after every epoch that has
+            validation rows; it may raise to stop the fit (a pruned tuning trial).
 
         Returns
         -------
@@ -91,13 +101,20 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
         self._check_architecture(X)
         self._check_data(X)
         generator = self._generator()
-        train_rows, validation_rows = self._split(X.shape[0], generator)
+        if X_validation is not None:
+            X_validation = self._validate_input(X_validation, reset=False)
+            self._check_data(X_validation)
+            train_rows = slice(None)
+        else:
+            train_rows, validation_rows = self._split(X.shape[0], generator)
+            X_validation = None if validation_rows is None else X[validation_rows]
         self._train(
             X[train_rows],
             _options.training_config(self),
             generator,
             restart=not continuing,
-            X_validation=None if validation_rows is None else self._to_tensor(X[validation_rows]),
+            X_validation=None if X_validation is None else self._to_tensor(X_validation),
+            epoch_callback=epoch_callback,
         )
         self._check_learned(X)
         return self
@@ -152,7 +169,7 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
         previous = [] if restart else list(getattr(self, "loss_curve_", []))
         self.loss_curve_ = previous + result.loss_curve
         self.n_iter_ = len(self.loss_curve_)
-        if self.early_stopping and result.validation_scores:
+        if result.validation_scores:
             self.validation_scores_ = result.validation_scores
             self.best_validation_score_ = max(result.validation_scores)
         self.device_ = str(next(network.parameters()).device)

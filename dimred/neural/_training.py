@@ -46,6 +46,7 @@ def train(
     X_validation: torch.Tensor | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     epoch_offset: int = 0,
+    epoch_callback: Callable[[int, float], None] | None = None,
 ) -> TrainingResult:
     """Train ``network`` in place on the rows of ``X`` by minibatch AdamW.
 
@@ -54,6 +55,10 @@ def train(
 
     Batches are index slices of a fresh permutation each epoch, on the tensors as they
     are (no DataLoader); the loss is read back to the host once per epoch.
+
+    With ``X_validation``, its loss is evaluated after every epoch (``validation_scores``
+    is minus it) and handed to ``epoch_callback(epoch, loss)``, which may raise to stop
+    the training (a pruned tuning trial); ``config.early_stopping`` stops on it.
 
     Raises
     ------
@@ -104,9 +109,13 @@ def train(
         result.loss_curve.append(epoch_loss)
         epochs.set_postfix(loss=f"{epoch_loss:.4g}")
 
+        if X_validation is None:
+            continue
+        validation_loss = evaluate(network, objective, X_validation, config, generator)
+        result.validation_scores.append(-validation_loss)
+        if epoch_callback is not None:
+            epoch_callback(epoch_offset + epoch, validation_loss)
         if config.early_stopping:
-            validation_loss = evaluate(network, objective, X_validation, config, generator)
-            result.validation_scores.append(-validation_loss)
             if validation_loss < best_loss - config.tol:
                 best_loss, epochs_without_improvement = validation_loss, 0
                 best_state = copy.deepcopy(network.state_dict())

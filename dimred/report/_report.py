@@ -13,7 +13,14 @@ from dimred import references
 from dimred.figures._drawing import image_rows, latent_scatters
 from dimred.report import _plots
 from dimred.report._fields import field_section
-from dimred.report._runs import first_per_method, gallery_k, load_examples, load_runs
+from dimred.report._runs import (
+    first_per_method,
+    gallery_k,
+    load_examples,
+    load_runs,
+    load_trials,
+)
+from dimred.report._tuning import tuning_figure
 from dimred.report._verdicts import mean_and_interval, verdict_table
 from dimred.schema import Metric, Param
 
@@ -46,6 +53,7 @@ def write_report(tracking_uri: str, experiments: list[str] | None, out: str | Pa
         experiments = [e.name for e in mlflow.MlflowClient(tracking_uri).search_experiments()
                        if e.name != "Default"]
     runs = load_runs(tracking_uri, experiments)
+    trials = load_trials(tracking_uri, experiments)
     finished = runs[runs.status == "FINISHED"]
     n_failed = int((runs.status == "FAILED").sum())
     n_unfinished = int(runs.status.isin(["RUNNING", "KILLED"]).sum())
@@ -75,6 +83,7 @@ def write_report(tracking_uri: str, experiments: list[str] | None, out: str | Pa
         lines += _latent_use(rows, dataset, colours, out)
         lines += _figure(_plots.measures_figure(rows, dataset, colours), out,
                          f"{dataset}_measures.png", f"{dataset}: measures against latent size")
+        lines += _tuning_section(trials[trials.dataset == dataset], dataset, colours, out)
         lines += _image_figures(rows, dataset, tracking_uri, out)
         lines += field_section(rows, dataset, tracking_uri,
                                lambda figure, name, alt: _figure(figure, out, name, alt))
@@ -205,6 +214,20 @@ def _latent_use(rows: pd.DataFrame, dataset: str, colours: dict, out: Path) -> l
     lines.append("")
     return lines + _figure(_plots.latent_use_figure(rows, dataset, colours), out,
                            f"{dataset}_latent_use.png", f"{dataset}: latent use against k")
+
+
+def _tuning_section(trials: pd.DataFrame, dataset: str, colours: dict,
+                    out: Path) -> list[str]:
+    """For tuned methods: the expected best validation error after n trials."""
+    if trials.empty:
+        return []
+    lines = ["Tuning: each tuned cell ran its trials on the training set (fitted without its "
+             "validation split, scored on it); the figure is the expected best validation "
+             "error after n of them (Dodge et al. 2019), from the trials run, averaged over "
+             "the method's cells.", ""]
+    return lines + _figure(tuning_figure(trials, dataset, colours), out,
+                           f"{dataset}_tuning.png", f"{dataset}: expected best validation "
+                           "error against trials and tuning time")
 
 
 def _image_figures(rows: pd.DataFrame, dataset: str, tracking_uri: str, out: Path) -> list[str]:

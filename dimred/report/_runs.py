@@ -8,7 +8,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from dimred.schema import CELL_KIND, Metric, Param, Tag
+from dimred.schema import CELL_KIND, TRIAL_KIND, Metric, Param, Tag
 
 #: Metrics a report reads; a run lacking one (a method without a likelihood) gets NaN.
 METRICS = tuple(Metric)
@@ -57,13 +57,39 @@ def load_runs(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
     return table
 
 
-def _search(tracking_uri: str, experiment_id: str) -> pd.DataFrame:
+def load_trials(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
+    """The finished tuning trials of ``experiments``: one row each, with the cell's
+    ``dataset``, ``method``, ``n_components`` and ``seed`` (from its run name), the
+    trial number, its validation error (NaN if pruned) and its fit seconds."""
+    client = mlflow.MlflowClient(tracking_uri)
+    frames = [_search(tracking_uri, experiment.experiment_id, TRIAL_KIND)
+              for name in experiments
+              if (experiment := client.get_experiment_by_name(name)) is not None]
+    runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if runs.empty:
+        return pd.DataFrame(columns=["dataset", "method", "n_components", "seed", "trial",
+                                     "value", "seconds"])
+    runs = runs[runs.status == "FINISHED"]
+    cells = runs[f"tags.{Tag.SUITE_CELL}"].str.extract(
+        r"^(?P<dataset>.+)/(?P<method>[^/]+)/k=(?P<n_components>\d+)/seed=(?P<seed>-?\d+)$")
+    return pd.DataFrame({
+        **{column: cells[column] for column in ("dataset", "method")},
+        "n_components": pd.to_numeric(cells.n_components),
+        "seed": pd.to_numeric(cells.seed),
+        "trial": pd.to_numeric(runs[f"tags.{Tag.TRIAL}"]),
+        "value": pd.to_numeric(runs.get(f"metrics.{Metric.VALIDATION_RELATIVE_ERROR}"),
+                               errors="coerce"),
+        "seconds": pd.to_numeric(runs.get(f"metrics.{Metric.FIT_SECONDS}"), errors="coerce"),
+    }).reset_index(drop=True)
+
+
+def _search(tracking_uri: str, experiment_id: str, kind: str = CELL_KIND) -> pd.DataFrame:
     # mlflow.search_runs (the pandas form) reads the global tracking URI.
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
     try:
         return mlflow.search_runs(
-            [experiment_id], filter_string=f"tags.`{Tag.KIND}` = '{CELL_KIND}'", max_results=50000
+            [experiment_id], filter_string=f"tags.`{Tag.KIND}` = '{kind}'", max_results=50000
         )
     finally:
         mlflow.set_tracking_uri(previous)
