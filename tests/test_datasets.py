@@ -327,3 +327,31 @@ def test_bad_dataset_options_are_refused_by_name():
         load_dataset("digits", n_train=5000)
     with pytest.raises(ValueError, match="binarize needs intensities in \\[0, 1\\]"):
         load_dataset("swiss_roll", binarize=True)
+
+
+def test_a_headerless_csv_keeps_its_first_row_and_text_is_refused(tmp_path, rng):
+    X = rng.normal(size=(50, 3))
+    np.savetxt(tmp_path / "bare.csv", X, delimiter=",")
+    data = load_dataset(f"file:{tmp_path / 'bare.csv'}", test_fraction=0.2)
+    assert data.X_train.shape[0] + data.X_test.shape[0] == 50  # not 49
+    table = pd.DataFrame(X, columns=["u", "v", "w"])
+    table["site"] = "north"
+    table.to_csv(tmp_path / "text.csv", index=False)
+    with pytest.raises(ValueError, match=r"column\(s\) \['site'\] hold text"):
+        load_dataset(f"file:{tmp_path / 'text.csv'}")
+
+
+def test_a_suites_file_resolves_against_its_folder(tmp_path, rng, monkeypatch):
+    from dimred.benchmark import SuiteError, load_suite, run_suite
+
+    (tmp_path / "suite").mkdir()
+    np.save(tmp_path / "suite" / "snapshots.npy", rng.normal(size=(60, 5)))
+    suite = tmp_path / "suite" / "suite.toml"
+    suite.write_text('[suite]\nlatent_sizes = [2]\n[datasets.mine]\nsource = '
+                     '"file:snapshots.npy"\n[methods.POD]\n')
+    monkeypatch.chdir(tmp_path)  # elsewhere: the path is the suite's, not the working folder's
+    assert run_suite(load_suite(suite), tracking_uri=f"sqlite:///{tmp_path / 'm.db'}",
+                     progress=False).ok
+    suite.write_text(suite.read_text().replace("snapshots.npy", "missing.npy"))
+    with pytest.raises(SuiteError, match=r"suite.toml:4: .*no file .*suite/missing.npy"):
+        load_suite(suite)

@@ -22,6 +22,14 @@ def test_shipped_suites_parse_into_the_promised_grids():
         "mnist", "fashion_mnist", "burgers"
     }
     assert full.latent_sizes == [2, 5, 10, 20, 30, 50] and len(full.seeds) == 3
+    mnist = load_suite(SUITES / "mnist.toml")
+    assert mnist.tuning["sampler"] == "grid" and mnist.methods["AE"]["search"]
+    assert mnist.methods["POD"]["search"] is None  # fitted once, not tuned
+
+
+@pytest.mark.parametrize("path", sorted(SUITES.glob("*.toml")), ids=lambda path: path.name)
+def test_every_shipped_suite_parses(path):
+    assert load_suite(path).methods
 
 
 def test_cells_clip_latent_sizes_to_the_width_and_name_runs(tmp_path):

@@ -194,3 +194,16 @@ def _completed(storage: str) -> int:
     complete = (optuna.trial.TrialState.COMPLETE,)
     return sum(len(optuna.load_study(study_name=study.study_name, storage=storage)
                    .get_trials(states=complete)) for study in studies)
+
+
+def test_the_grid_sampler_takes_choices_only(suite_folder):
+    text = SUITE.format(n_trials=2).replace('sampler = "random"', 'sampler = "grid"')
+    suite = write_suite(suite_folder, text)
+    with pytest.raises(SuiteError, match='sampler = "grid" needs choices, not a range'):
+        load_suite(suite)
+    grid = write_suite(suite_folder, text.replace("pause = { low = 0.0, high = 1.0 }\n", ""))
+    uri = f"sqlite:///{suite_folder / 'mlflow.db'}"
+    assert run_suite(load_suite(grid), tracking_uri=uri, progress=False).ok
+    # Every point of the grid once, whatever n_trials asked beyond it.
+    assert sorted(run.data.params["method"] for run in _trial_runs(uri)) == [
+        "covariance", "snapshots"]

@@ -43,8 +43,12 @@ from sklearn.base import BaseEstimator
 
 from dimred._plugins import resolve_method
 from dimred._sklearn_compat import validate_parameters
-from dimred.benchmark._tuning import check_search, check_tuning
-from dimred.datasets._registry import PREPROCESSING_OPTIONS, loader_options
+from dimred.benchmark._tuning import check_grid, check_search, check_tuning
+from dimred.datasets._registry import (
+    PREPROCESSING_OPTIONS,
+    loader_options,
+    resolve_file_options,
+)
 
 _SUITE_KEYS = {"name", "latent_sizes", "seeds", "n_importance_samples", "description",
                "python_path", "tuning"}
@@ -197,6 +201,13 @@ def load_suite(path: str | Path) -> Suite:
         except ValueError as error:
             key, message = error.args
             raise where.error(key, message, "suite.tuning") from None
+        for label, spec in methods.items():
+            if tuning["sampler"] == "grid" and spec["search"] is not None:
+                try:
+                    check_grid(spec["search"], label)
+                except ValueError as error:
+                    key, message = error.args
+                    raise where.error(key, message, f"methods.{label}.search") from None
     return Suite(
         name=header.get("name", path.stem),
         path=path,
@@ -238,6 +249,13 @@ def _dataset(label: str, spec: Any, where: _Locator,
         raise where.error(key, f"{table}: {error}", table) from error
     for key in set(options) - allowed - {"source"}:
         raise where.error(key, f"{table}.{key} is not an option; expected {sorted(allowed)}", table)
+    if options["source"].startswith("file:"):  # the data file and its test file exist
+        resolved = resolve_file_options(options["source"], {"test": options.get("test")},
+                                        search_path)
+        for key, path in (("source", resolved["path"]), ("test", resolved["test"])):
+            if path is not None and not Path(path).is_file():
+                raise where.error(key, f"{table}: no file {path} (a relative path is "
+                                       "resolved against the suite's folder)", table)
     return options
 
 

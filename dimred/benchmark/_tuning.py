@@ -7,11 +7,11 @@ A suite declares the budget once and each method its space::
 
     [suite.tuning]
     n_trials = 16            # the same for every method that has a search space
-    sampler = "tpe"          # or "random"
+    sampler = "tpe"          # or "random", or "grid" (every combination of choices)
     pruner = "median"        # or "none": stop a trial whose validation loss lags
     validation_fraction = 0.2
 
-    [methods.AE.search]
+    [methods.mine.search]
     learning_rate = { low = 1e-4, high = 1e-2, log = true }
     hidden_layer_sizes = { choices = [[256, 64], [512, 128]] }
 
@@ -40,7 +40,7 @@ from dimred.datasets import validation_split
 #: Keys of ``[suite.tuning]`` and their defaults.
 TUNING_DEFAULTS = {"n_trials": 16, "sampler": "tpe", "pruner": "median",
                    "validation_fraction": 0.2}
-SAMPLERS, PRUNERS = ("tpe", "random"), ("median", "none")
+SAMPLERS, PRUNERS = ("tpe", "random", "grid"), ("median", "none")
 
 
 def check_tuning(table: Any) -> dict[str, Any]:
@@ -69,7 +69,8 @@ def check_search(table: Any, estimator_class: type, fixed: dict[str, Any],
                  label: str) -> dict[str, dict[str, Any]]:
     """A method's search space, checked before anything runs: every key a parameter the
     suite may set and not fixed beside it, every range non-empty, every choice and both
-    ends of every range accepted by the estimator. Raises ``ValueError(key, message)``."""
+    ends of every range accepted by the estimator. Raises ``ValueError(key, message)``;
+    :func:`check_grid` checks a space against the grid sampler."""
     table_name = f"methods.{label}.search"
     if not isinstance(table, dict) or not table:
         raise ValueError("search", f"{table_name} must be a non-empty table")
@@ -85,6 +86,14 @@ def check_search(table: Any, estimator_class: type, fixed: dict[str, Any],
         for value in _ends(space[name]):
             _validate(estimator_class, {**fixed, name: value}, name, table_name)
     return space
+
+
+def check_grid(space: dict[str, dict[str, Any]], label: str) -> None:
+    """The grid sampler takes choices only: ``ValueError(key, message)`` for a range."""
+    for name, dimension in space.items():
+        if "choices" not in dimension:
+            raise ValueError(name, f"methods.{label}.search.{name}: sampler = \"grid\" needs "
+                                   "choices, not a range")
 
 
 def _check_dimension(name: str, spec: Any, table_name: str) -> dict[str, Any]:
@@ -177,8 +186,14 @@ def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     fit_rows, validation_rows = validation_split(data, tuning["validation_fraction"], seed)
     X_fit, X_validation = data.X_train[fit_rows], data.X_train[validation_rows]
-    sampler = (optuna.samplers.TPESampler(seed=seed) if tuning["sampler"] == "tpe"
-               else optuna.samplers.RandomSampler(seed=seed))
+    sampler = {
+        "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
+        "random": lambda: optuna.samplers.RandomSampler(seed=seed),
+        # Choices are drawn as indices (see suggest): the grid is every index.
+        "grid": lambda: optuna.samplers.GridSampler(
+            {name: list(range(len(dimension["choices"])))
+             for name, dimension in space.items()}, seed=seed),
+    }[tuning["sampler"]]()
     pruner = (optuna.pruners.MedianPruner(n_warmup_steps=5) if tuning["pruner"] == "median"
               else optuna.pruners.NopPruner())
     storage = optuna.storages.RDBStorage(storage)

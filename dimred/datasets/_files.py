@@ -96,7 +96,7 @@ def _read(path: Path, key: str | None,
                              f"{', '.join(wanted)} needs an .npz, .mat, .csv or .parquet file.")
         return np.load(path, allow_pickle=False), dict.fromkeys(columns)
     if path.suffix in (".csv", ".parquet"):
-        table = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+        table = _read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
         kind, held = "column", table
     elif path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as archive:
@@ -111,6 +111,10 @@ def _read(path: Path, key: str | None,
             raise ValueError(f"{path} has no {role} {kind} {name!r}; it has {sorted(held)}.")
         extracted[role] = np.ravel(np.asarray(held.pop(name)))
     if kind == "column":
+        text = [str(name) for name, dtype in held.dtypes.items() if dtype.kind not in "biuf"]
+        if text:
+            raise ValueError(f"{path}: column(s) {text} hold text, not numbers; drop them, or "
+                             "name one as label= or group=.")
         return held.to_numpy(), extracted
     if key is None:
         if len(held) != 1:
@@ -119,3 +123,21 @@ def _read(path: Path, key: str | None,
     if key not in held:
         raise ValueError(f"{path} has no array {key!r}; it holds {sorted(held)}.")
     return held[key], extracted
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV with its header, or without one: a first row that is all numbers is data,
+    not column names (a headerless file would otherwise lose its first row)."""
+    table = pd.read_csv(path)
+    if all(_is_number(name) for name in table.columns):
+        table = pd.read_csv(path, header=None)
+        table.columns = [str(name) for name in table.columns]
+    return table
+
+
+def _is_number(text) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -6,6 +6,7 @@ import inspect
 import os
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import sklearn.datasets
@@ -154,7 +155,7 @@ def load_dataset(
             f"{sorted(accepted) + list(PREPROCESSING_OPTIONS)}."
         )
     if source.startswith("file:"):
-        data = load_file(source.removeprefix("file:"), **options)
+        data = load_file(**resolve_file_options(source, options, search_path))
     elif "data_home" in inspect.signature(loader).parameters:
         data = loader(data_home=data_home, **options)
     else:
@@ -185,6 +186,19 @@ def load_dataset(
         "binarize": binarize if isinstance(binarize, str) else ("static" if binarize else False),
     }
     return data
+
+
+def resolve_file_options(source: str, options: dict, search_path: SearchPath) -> dict:
+    """``load_file``'s arguments, with relative paths (the data, and its ``test`` file)
+    resolved against the first search folder (a suite's own folder), else the working
+    folder: a suite's data travels with the suite, wherever it is run from."""
+    folders = [search_path] if isinstance(search_path, str | os.PathLike) else search_path
+    base = Path(folders[0]) if folders else Path.cwd()
+    arguments = {**options, "path": source.removeprefix("file:")}
+    for key in ("path", "test"):
+        if arguments.get(key) is not None:
+            arguments[key] = base / Path(arguments[key]).expanduser()
+    return arguments
 
 
 def _keep_first(data: Bunch, split: str, n: int | None) -> None:

@@ -40,7 +40,8 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
     - :meth:`_encode`: the code of a batch (and, for a posterior, its log-variance);
     - :meth:`score_samples`: the per-sample score of the contract, in nats or minus an
       error;
-    - :attr:`_n_encoder_outputs`: the encoder's output width per latent unit.
+    - :attr:`_n_encoder_outputs`: the encoder's output width per latent unit (1 unless
+      the code is a distribution);
 
     and may refine :meth:`_decode_mean`, :meth:`_decoder_output_activation`,
     :meth:`_learned_scalars`, :meth:`_check_data`, :meth:`_initialise` and
@@ -62,7 +63,6 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
     _encoder_outputs_are = "n_components"
 
     shows_progress = True
-
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
