@@ -14,12 +14,11 @@ from dimred._sklearn_compat import StrOptions
 from dimred.neural import _options
 from dimred.neural._base import NeuralReducer
 from dimred.neural._options import Option
-from dimred.neural.networks import OUTPUT_ACTIVATIONS, start_output_at_the_mean
+from dimred.neural.networks import start_output_at_the_mean
 
 #: AE's own options: its loss, and the output that suits it.
 OPTIONS = _options.merge(_options.SHARED, [
-    _options.shared("output_activation", default=None, type='{"identity", "sigmoid"} or None',
-                    constraints=[StrOptions(set(OUTPUT_ACTIVATIONS)), None], doc="""
+    _options.shared("output_activation", doc="""
         The decoder's mean. None: ``"identity"`` with ``loss="mse"``, ``"sigmoid"`` with
         ``loss="bce"`` (the only one it takes). ``"sigmoid"`` suits data in [0, 1]; its
         bias starts at the logit of the data's mean, so that training starts from the

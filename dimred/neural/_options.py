@@ -86,9 +86,10 @@ SHARED = (
            '{"relu", "tanh", "logistic", "identity"}', """
         Hidden activation. Weights are initialised to suit it (He for ReLU, LeCun for
         tanh and logistic, Glorot for linear layers); biases start at zero."""),
-    Option("output_activation", "identity", [StrOptions(set(OUTPUT_ACTIVATIONS))],
-           '{"identity", "sigmoid"}', """
-        Decoder output; ``"sigmoid"`` suits data scaled to [0, 1]."""),
+    Option("output_activation", None, [StrOptions(set(OUTPUT_ACTIVATIONS)), None],
+           '{"identity", "sigmoid"} or None', """
+        The decoder's mean; None lets the loss decide (``"identity"`` for a squared
+        error)."""),
     Option("max_epochs", 100, _positive(Integral), "int", "Epochs per ``fit``.",
            training=True),
     Option("batch_size", 128, _positive(Integral), "int", "Rows per optimizer step.",

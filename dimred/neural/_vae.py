@@ -16,7 +16,6 @@ from dimred._sklearn_compat import Interval, StrOptions
 from dimred.neural import _options
 from dimred.neural._base import NeuralReducer
 from dimred.neural._options import Option
-from dimred.neural.networks import OUTPUT_ACTIVATIONS
 
 #: Posterior draws per sample in ``score_samples``.
 ELBO_SAMPLES = 16
@@ -30,8 +29,7 @@ _LOG_2PI = math.log(2 * math.pi)
 
 #: VAE's options: the shared ones, its decoder's output, and its own.
 OPTIONS = _options.merge(_options.SHARED, [
-    _options.shared("output_activation", default=None, type='{"identity", "sigmoid"} or None',
-                    constraints=[StrOptions(set(OUTPUT_ACTIVATIONS)), None], doc="""
+    _options.shared("output_activation", doc="""
         Applied to the Gaussian decoder's mean; None means ``"identity"``. A Bernoulli
         decoder outputs logits and its mean is always their sigmoid (None or
         ``"sigmoid"``)."""),
