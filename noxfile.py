@@ -8,6 +8,8 @@ nox.options.sessions = ["lint", "tests", "full"]
 nox.options.default_venv_backend = "venv"
 
 CONSTRAINTS = ("-c", "constraints.txt")
+# Every session runs ``python -m pytest``, which puts the repository root on sys.path:
+# the tests import their shared helpers as ``tests._suites``.
 
 
 @nox.session(python="3.11")
@@ -16,7 +18,7 @@ def tests(session: nox.Session) -> None:
     MNIST is read from $DIMRED_DATA (default ../shared/data)."""
     session.install(*CONSTRAINTS, "-e", ".[test]")
     session.env.setdefault("DIMRED_DATA", "../shared/data")
-    session.run("pytest", *session.posargs)
+    session.run("python", "-m", "pytest", *session.posargs)
 
 
 @nox.session(python="3.11")
@@ -26,11 +28,11 @@ def full(session: nox.Session) -> None:
     README's line."""
     session.install(*CONSTRAINTS, "-e", ".[test]")
     session.env.setdefault("DIMRED_DATA", "../shared/data")
-    session.run("pytest", "-m", "slow", *session.posargs)
+    session.run("python", "-m", "pytest", "-m", "slow", *session.posargs)
     if not session.posargs:
         # The float32 bounds must hold whatever BLAS kernel a machine gets.
         for kernel in OPENBLAS_KERNELS:
-            session.run("pytest", "tests/test_pod_precision.py",
+            session.run("python", "-m", "pytest", "tests/test_pod_precision.py",
                         env={"OPENBLAS_CORETYPE": kernel})
 
 
@@ -52,7 +54,7 @@ def perf(session: nox.Session) -> None:
     session.install(*CONSTRAINTS, "-e", ".[test]")
     session.env.setdefault("DIMRED_DATA", "../shared/data")
     session.run(
-        "pytest",
+        "python", "-m", "pytest",
         "benchmarks/performance",
         "-p",
         "no:cacheprovider",
@@ -81,7 +83,7 @@ def sklearn_range(session: nox.Session, sklearn: str) -> None:
     constraints.write_text("\n".join(pins) + "\n")
     session.install("-c", str(constraints), f"scikit-learn=={sklearn}", "-e", ".[test]")
     session.env.setdefault("DIMRED_DATA", "../shared/data")
-    session.run("pytest", *SKLEARN_TESTS, *session.posargs)
+    session.run("python", "-m", "pytest", *SKLEARN_TESTS, *session.posargs)
 
 
 @nox.session(python="3.11")
