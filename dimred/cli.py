@@ -208,7 +208,8 @@ def _ui(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", args.tracking_uri,
                "--host", "127.0.0.1", "--port", str(args.port)]
     # Its own process group, so that stopping dimred stops the server and its workers.
-    server = subprocess.Popen(command, start_new_session=True)
+    # Its output goes to our stderr (fd 2): our stdout carries the URL alone.
+    server = subprocess.Popen(command, start_new_session=True, stdout=2)
 
     def stop(signum, frame):
         raise KeyboardInterrupt
