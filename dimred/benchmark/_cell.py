@@ -28,7 +28,7 @@ from dimred.benchmark._environment import environment_tags, process_tags
 from dimred.benchmark._evaluation import CellResult, fit_and_evaluate
 from dimred.benchmark._model import log_estimator
 from dimred.benchmark._suite import Cell
-from dimred.benchmark._tracking import BATCH_LIMIT, SuiteTracker
+from dimred.benchmark._tracking import BATCH_LIMIT, SuiteTracker, TrackingError
 from dimred.benchmark._tuning import TuningResult, storage_url, tune
 from dimred.contract.capabilities import shows_progress
 from dimred.datasets import load_dataset
@@ -103,9 +103,9 @@ def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, pro
     ``("failed", error)``, or ``("skipped" | "running_elsewhere", "")`` when another
     process finished or holds the cell (see :meth:`SuiteTracker.claim_cell`).
 
-    A failure inside fit or evaluation closes the run FAILED with its traceback; an
-    interrupt closes it KILLED and propagates; a tracking failure propagates as
-    TrackingError.
+    A failure inside tuning, fit or evaluation closes the run FAILED with its traceback;
+    an interrupt closes it KILLED and propagates; a tracking failure (a trial's logging
+    included) propagates as TrackingError.
     """
     start = time.perf_counter()
     _memory.settle()
@@ -122,26 +122,26 @@ def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, pro
     try:
         # Tuning sees the training set only; the test set waits for the chosen model.
         tuned = _tune(cell, data, estimator, tracker) if cell.search is not None else None
-    except Exception as error:
-        return _failed(error, tracker)
-    except BaseException:
-        tracker.end_cell("KILLED")  # Ctrl-C: the run is closed, not left RUNNING
-        raise
-    with tracker.errors():
-        mlflow.log_params(_params(cell, data, estimator))
-        if tuned is not None:
-            mlflow.log_metrics({Metric.TUNING_SECONDS: tuned.seconds,
-                                Metric.N_TRIALS_COMPLETE: tuned.n_complete,
-                                Metric.N_TRIALS_PRUNED: tuned.n_pruned})
-            mlflow.set_tag(Tag.TUNED, json.dumps(tuned.params, sort_keys=True))
-    try:
+        with tracker.errors():
+            mlflow.log_params(_params(cell, data, estimator))
+            if tuned is not None:
+                mlflow.log_metrics({Metric.TUNING_SECONDS: tuned.seconds,
+                                    Metric.N_TRIALS_COMPLETE: tuned.n_complete,
+                                    Metric.N_TRIALS_PRUNED: tuned.n_pruned})
+                mlflow.set_tag(Tag.TUNED, json.dumps(tuned.params, sort_keys=True))
         result = fit_and_evaluate(
             estimator, data, n_importance_samples=cell.evaluation["n_importance_samples"]
         )
+    except TrackingError:
+        raise  # the store failed, not the cell
     except Exception as error:
-        return _failed(error, tracker)
+        with tracker.errors():
+            mlflow.log_text(traceback.format_exc(), "traceback.txt")
+            mlflow.set_tag(Tag.ERROR, f"{type(error).__name__}: {error}"[:5000])
+        tracker.end_cell("FAILED")
+        return "failed", f"{type(error).__name__}: {error}"
     except BaseException:
-        tracker.end_cell("KILLED")
+        tracker.end_cell("KILLED")  # Ctrl-C: the run is closed, not left RUNNING
         raise
     claim = tracker.holds_claim(run_id, cell.config_hash)
     if claim != "won":  # a rival's claim, in flight when ours was checked, was earlier
@@ -153,15 +153,6 @@ def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, pro
         mlflow.log_metric(Metric.CELL_SECONDS, time.perf_counter() - start)
     tracker.end_cell("FINISHED")
     return "finished", ""
-
-
-def _failed(error: Exception, tracker: SuiteTracker) -> tuple[str, str]:
-    """Close the cell's run FAILED with the traceback of ``error``."""
-    with tracker.errors():
-        mlflow.log_text(traceback.format_exc(), "traceback.txt")
-        mlflow.set_tag(Tag.ERROR, f"{type(error).__name__}: {error}"[:5000])
-    tracker.end_cell("FAILED")
-    return "failed", f"{type(error).__name__}: {error}"
 
 
 def _tune(cell: Cell, data: Bunch, estimator, tracker: SuiteTracker) -> TuningResult:
