@@ -31,10 +31,12 @@ in the ``python_path`` folders (relative to the suite file), then the installed 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,18 +198,12 @@ def load_suite(path: str | Path) -> Suite:
                for label, spec in methods.items()}
     tuning = None
     if "tuning" in header or any(spec["search"] is not None for spec in methods.values()):
-        try:
+        with where.refusing("suite.tuning"):
             tuning = check_tuning(header.get("tuning", {}))
-        except ValueError as error:
-            key, message = error.args
-            raise where.error(key, message, "suite.tuning") from None
         for label, spec in methods.items():
             if tuning["sampler"] == "grid" and spec["search"] is not None:
-                try:
+                with where.refusing(f"methods.{label}.search"):
                     check_grid(spec["search"], label)
-                except ValueError as error:
-                    key, message = error.args
-                    raise where.error(key, message, f"methods.{label}.search") from None
     return Suite(
         name=header.get("name", path.stem),
         path=path,
@@ -301,11 +297,8 @@ def _method(label: str, spec: Any, datasets: dict, where: _Locator,
         culprit = next((key for key in params if f"'{key}'" in str(error)), label)
         raise where.error(culprit, f"{table}: {error}", table) from error
     if search is not None:
-        try:
+        with where.refusing(f"{table}.search"):
             search = check_search(search, cls, params, label)
-        except ValueError as error:
-            key, message = error.args
-            raise where.error(key, message, f"{table}.search") from None
     return {
         "estimator": estimator,
         "params": params,
@@ -353,6 +346,18 @@ class _Locator:
             if pattern.search(self.lines[number]):
                 return number + 1
         return None
+
+    @contextlib.contextmanager
+    def refusing(self, table: str) -> Iterator[None]:
+        """Turn a check's ``ValueError(key, message)`` into a SuiteError at the key's line
+        within ``table``."""
+        try:
+            yield
+        except ValueError as error:
+            if len(error.args) != 2:
+                raise
+            key, message = error.args
+            raise self.error(key, message, table) from None
 
     def error(self, key: str, message: str, table: str | None = None) -> SuiteError:
         line = self.line_of(key, table)
