@@ -117,22 +117,8 @@ class AE(NeuralReducer):
             return {"loss": torch.nn.functional.binary_cross_entropy_with_logits(output, batch)}
         return {"loss": torch.nn.functional.mse_loss(output, batch)}
 
-    def _decoder_output_activation(self) -> str:
-        if self.loss == "bce":
-            if self.output_activation not in (None, "sigmoid"):
-                raise ValueError(
-                    "loss='bce' decodes logits whose mean is their sigmoid; "
-                    f"output_activation must be None or 'sigmoid', got {self.output_activation!r}.")
-            return "identity"
-        return self.output_activation or "identity"
-
-    def _decode_mean(self, network, z: torch.Tensor) -> torch.Tensor:
-        output = network.decoder(z)
-        return torch.sigmoid(output) if self.loss == "bce" else output
-
-    def _check_data(self, X: np.ndarray) -> None:
-        if self.loss == "bce":
-            self._require_unit_interval(X, "loss='bce'")
+    def _bernoulli_setting(self) -> str | None:
+        return "loss='bce'" if self.loss == "bce" else None
 
     def _initialise(self, network, X: np.ndarray) -> None:
         if self.loss == "bce" or self.output_activation == "sigmoid":

@@ -43,10 +43,11 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
     - :attr:`_n_encoder_outputs`: the encoder's output width per latent unit (1 unless
       the code is a distribution);
 
-    and may refine :meth:`_decode_mean`, :meth:`_decoder_output_activation`,
-    :meth:`_learned_scalars`, :meth:`_check_data`, :meth:`_initialise` and
-    :meth:`_check_learned`. Its hyper-parameters are :data:`_options.SHARED` plus its
-    own (:mod:`dimred.neural._options`), from which ``_parameter_constraints`` and the
+    and may refine :meth:`_bernoulli_setting` (a decoder of logits),
+    :meth:`_decode_mean`, :meth:`_decoder_output_activation`, :meth:`_learned_scalars`,
+    :meth:`_check_data`, :meth:`_initialise` and :meth:`_check_learned`. Its
+    hyper-parameters are :data:`_options.SHARED` plus its own
+    (:mod:`dimred.neural._options`), from which ``_parameter_constraints`` and the
     docstring derive.
 
     Training is in float32 whatever the input. Inference runs in the input's float
@@ -245,13 +246,27 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
         """The contract's per-sample score of ``X``, higher is better: a log-likelihood
         (or a bound on one) in nats, or minus an error when ``has_likelihood`` is False."""
 
+    def _bernoulli_setting(self) -> str | None:
+        """The setting under which the decoder outputs Bernoulli logits (e.g.
+        ``"loss='bce'"``), or None: then its mean is their sigmoid, and the data must lie
+        in [0, 1]."""
+        return None
+
     def _decode_mean(self, network: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
         """The mean of the reconstruction of codes ``z`` (``inverse_transform``)."""
-        return network.decoder(z)
+        output = network.decoder(z)
+        return torch.sigmoid(output) if self._bernoulli_setting() else output
 
     def _decoder_output_activation(self) -> str:
-        """The activation the decoder's last layer ends with."""
-        return self.output_activation
+        """The activation the decoder's last layer ends with: none under logits."""
+        setting = self._bernoulli_setting()
+        if setting is None:
+            return self.output_activation or "identity"
+        if self.output_activation not in (None, "sigmoid"):
+            raise ValueError(f"{setting} decodes logits whose mean is their sigmoid; "
+                             "output_activation must be None or 'sigmoid', got "
+                             f"{self.output_activation!r}.")
+        return "identity"
 
     def _learned_scalars(self) -> tuple[str, ...]:
         """Names of scalar parameters the objective learns beside the weights (each a
@@ -259,7 +274,14 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
         return ()
 
     def _check_data(self, X: np.ndarray) -> None:
-        """Refuse data the objective cannot model (e.g. a Bernoulli outside [0, 1])."""
+        """Refuse data the objective cannot model: a Bernoulli's outside [0, 1]."""
+        setting = self._bernoulli_setting()
+        if setting is not None:
+            low, high = X.min(), X.max()
+            if low < 0 or high > 1:
+                raise ValueError(f"{setting} needs data in [0, 1]; got values in "
+                                 f"[{low:.4g}, {high:.4g}]. Scale the data (e.g. scale01) "
+                                 "first.")
 
     def _initialise(self, network: torch.nn.Module, X: np.ndarray) -> None:
         """Data-dependent initialisation of a new network (none by default)."""
@@ -297,14 +319,6 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
                          self._encoder_outputs_are)
         self._initialise(network, X)
         return network
-
-    @staticmethod
-    def _require_unit_interval(X: np.ndarray, what: str) -> None:
-        """Refuse data outside [0, 1], which ``what`` (a Bernoulli model) needs."""
-        low, high = X.min(), X.max()
-        if low < 0 or high > 1:
-            raise ValueError(f"{what} needs data in [0, 1]; got values in [{low:.4g}, "
-                             f"{high:.4g}]. Scale the data (e.g. scale01) first.")
 
     def _hidden_sizes(self) -> tuple[int, ...]:
         return self._positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes", "layer widths")

@@ -164,24 +164,13 @@ feature_names_in_, device_
             return network.log_noise_variance
         return torch.tensor(math.log(self.noise_variance))
 
-    def _decode_mean(self, network, z: torch.Tensor) -> torch.Tensor:
-        output = network.decoder(z)
-        return torch.sigmoid(output) if self.likelihood == "bernoulli" else output
+    def _bernoulli_setting(self) -> str | None:
+        return "likelihood='bernoulli'" if self.likelihood == "bernoulli" else None
 
     def _warmup(self, epoch: int | None) -> float:
         if epoch is None or self.kl_warmup_epochs == 0:
             return 1.0
         return min(1.0, (epoch + 1) / self.kl_warmup_epochs)
-
-    def _decoder_output_activation(self) -> str:
-        if self.likelihood == "bernoulli":
-            if self.output_activation not in (None, "sigmoid"):
-                raise ValueError(
-                    "likelihood='bernoulli' decodes logits whose mean is their sigmoid; "
-                    f"output_activation must be None or 'sigmoid', got {self.output_activation!r}."
-                )
-            return "identity"
-        return self.output_activation or "identity"
 
     def _learned_scalars(self) -> tuple[str, ...]:
         learned = self.likelihood == "gaussian" and self.noise_variance == "learned"
@@ -190,8 +179,7 @@ feature_names_in_, device_
     def _check_data(self, X: np.ndarray) -> None:
         if self.dynamic_binarization and self.likelihood != "bernoulli":
             raise ValueError("dynamic_binarization=True needs likelihood='bernoulli'.")
-        if self.likelihood == "bernoulli":
-            self._require_unit_interval(X, "likelihood='bernoulli'")
+        super()._check_data(X)
 
     def _initialise(self, network, X: np.ndarray) -> None:
         # Start c at the data's mean variance rather than 1: on [0, 1] images the optimum
