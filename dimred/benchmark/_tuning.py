@@ -26,6 +26,7 @@ import inspect
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,7 +171,8 @@ class TuningResult:
 
 
 def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: str,
-         storage: str, seed: int, log_trial=None) -> TuningResult:
+         storage: str, seed: int,
+         log_trial: Callable[..., None] = lambda *trial: None) -> TuningResult:
     """Run the cell's remaining trials and return the chosen parameters.
 
     Trials fit a clone of ``estimator`` on the training rows outside the validation
@@ -223,18 +225,15 @@ def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: 
                 else:
                     model.fit(X_fit)
         except optuna.TrialPruned:
-            _log(trial.number, params, math.nan, "PRUNED", curve, time.perf_counter() - start)
+            log_trial(trial.number, params, math.nan, "PRUNED", curve,
+                      time.perf_counter() - start)
             raise
         if curve:
             trial.set_user_attr("best_epochs", int(np.argmin(curve)) + 1)
         seconds = time.perf_counter() - start
         value = relative_error(X_validation, model.inverse_transform(model.transform(X_validation)))
-        _log(trial.number, params, value, "COMPLETE", curve, seconds)
+        log_trial(trial.number, params, value, "COMPLETE", curve, seconds)
         return value
-
-    def _log(number, params, value, state, curve, seconds):
-        if log_trial is not None:
-            log_trial(number, params, value, state, curve, seconds)
 
     done = _finished(study)
     remaining = tuning["n_trials"] - len(done)
