@@ -14,6 +14,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from dimred import AE, VAE
+from dimred.arrays._streams import column_statistics
 
 SMALL = {"hidden_layer_sizes": (16,), "max_epochs": 5, "random_state": 0}
 
@@ -233,7 +234,7 @@ def test_the_cross_entropy_trains_an_ae_on_data_in_the_unit_interval(digits01):
     reconstruction = bce.inverse_transform(bce.transform(digits01))
     assert 0 <= reconstruction.min() and reconstruction.max() <= 1  # the sigmoid mean
     # Nats per entry, below the mean predictor's cross-entropy, and a fair reconstruction.
-    assert bce.loss_curve_[-1] < bce._mean_predictor_loss(digits01)
+    assert bce.loss_curve_[-1] < bce._mean_predictor_loss(column_statistics(digits01))
     mse = AE(n_components=4, **{**SMALL, "max_epochs": 15}).fit(digits01)
     assert bce.reconstruction_error(digits01) < 1.5 * mse.reconstruction_error(digits01)
     with pytest.raises(ValueError, match=r"loss='bce' needs data in \[0, 1\]"):
@@ -250,8 +251,10 @@ def test_a_sigmoid_output_starts_at_the_datas_mean(digits01, architecture):
     settings = {"architecture": architecture, "input_shape": (1, 8, 8),
                 "output_activation": "sigmoid", "random_state": 0}
     model = AE(n_components=2, max_epochs=1, **settings)
+    model._validate_rows(digits01, reset=True)
     model._check_architecture(digits01)
-    network = model._new_network(digits01, model._generator())
+    rows = model._rows(digits01)
+    network = model._new_network(rows, rows.statistics(), model._generator())
     bias = [m.bias for m in network.decoder.modules()
             if isinstance(getattr(m, "bias", None), torch.Tensor)][-1]
     mean = np.clip(digits01.mean(axis=0, dtype=np.float64), 1e-4, 1 - 1e-4)

@@ -27,9 +27,9 @@ class LaplaceVAE(VAE):
     def _learned_scalars(self) -> tuple[str, ...]:
         return ("log_scale",)
 
-    def _initialise(self, network, X: np.ndarray) -> None:
-        with torch.no_grad():  # b at the data's mean absolute deviation
-            network.log_scale.fill_(math.log(np.mean(np.abs(X - X.mean(axis=0)))))
+    def _initialise(self, network, statistics) -> None:
+        with torch.no_grad():  # b at a Laplace's for the data's variance: sigma / sqrt 2
+            network.log_scale.fill_(0.5 * math.log(np.mean(statistics.variance) / 2))
 
     def _log_px(self, network, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         output = network.decoder(z)

@@ -83,7 +83,7 @@ def test_out_of_core_bad_input_is_refused(rng, tmp_path):
     np.save(tmp_path / "nan.npy", X)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         POD(2).fit(np.load(tmp_path / "nan.npy", mmap_mode="r"))
-    with pytest.raises(ValueError, match="dim 3"):
+    with pytest.raises(ValueError, match="must be 2-D"):
         POD(2).fit(da.zeros((10, 3, 2)))
     pod = POD(2).fit(_low_rank(rng, 100, 10))
     with pytest.raises(ValueError, match="10 features"):

@@ -107,7 +107,7 @@ def test_no_import_cycle_in_the_package():
 #: (``dimred/__init__.py``, which imports its estimators lazily by name) is no layer.
 LAYERS = (
     {"schema", "_sklearn_compat", "_legacy"},
-    {"references", "_plugins"},
+    {"references", "_plugins", "arrays"},
     {"contract"},
     {"linear", "neural", "datasets"},
     {"figures"},

@@ -17,6 +17,9 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_array, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from dimred.arrays._out_of_core import is_dask_array
+from dimred.arrays._streams import check_streamed, is_streamed
+
 #: Float dtypes the estimators compute in; anything else (ints, bools) becomes float64.
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -99,6 +102,30 @@ class ReducerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             if "contains NaN" in str(error) or "contains infinity" in str(error):
                 raise ValueError(non_finite_message(type(self).__name__)) from None
             raise
+
+    def _validate_rows(self, X: ArrayLike, *, reset: bool):
+        """``_validate_input`` for data that may be larger than memory.
+
+        A memory-mapped or dask ``X`` is returned as it is, after checks that read only
+        its first rows: 2-D, real numbers, known dask chunks, and scikit-learn's
+        validation of those rows (width, feature count, ``n_features_in_``). Its
+        finiteness is left to the pass that reads it. Anything else goes through
+        ``_validate_input`` whole.
+        """
+        if not is_streamed(X):
+            return self._validate_input(X, reset=reset)
+        check_streamed(X)
+        head = X[:2].compute() if is_dask_array(X) else np.array(X[:2])
+        self._validate_input(head, reset=reset)
+        return X
+
+    @staticmethod
+    def _float_dtype(X) -> np.dtype:
+        """The dtype results come in for input ``X``: its own if float32 or float64,
+        else float64 (the dtype rule)."""
+        dtype = np.dtype(X.dtype)
+        return dtype if dtype in (np.dtype(np.float32), np.dtype(np.float64)) \
+            else np.dtype(np.float64)
 
     def _validate_codes(self, Z: ArrayLike) -> np.ndarray:
         """Validate latent codes given to ``inverse_transform``."""

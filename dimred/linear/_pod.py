@@ -12,9 +12,9 @@ from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
 from dimred._sklearn_compat import Interval, RealNotInt, StrOptions, _fit_context
+from dimred.arrays._out_of_core import file_mapping, is_dask_array, is_out_of_core, release
 from dimred.contract._reducer import ReducerMixin
 from dimred.linear._blocks import blocks
-from dimred.linear._out_of_core import file_mapping, is_dask_array, is_out_of_core, release
 from dimred.linear._pod_solvers import Modes, gram_fits, leading_modes, randomized_modes
 from dimred.linear._ppca import ppca_log_likelihood
 
@@ -361,12 +361,8 @@ class POD(ReducerMixin, BaseEstimator):
         if not is_out_of_core(X):
             X = self._validate_input(X, reset=reset, ensure_all_finite=not reset)
             return X, X.dtype
-        if getattr(X, "ndim", None) != 2:
-            # validate_data's message for the wrong number of dimensions.
-            self._validate_input(np.asarray(X[:2]), reset=reset)
-        head = X[:2].compute() if is_dask_array(X) else np.array(X[:2])
-        head = self._validate_input(head, reset=reset)
-        return X, head.dtype
+        X = self._validate_rows(X, reset=reset)
+        return X, self._float_dtype(X)
 
 
 #: Above this many rows and columns, "auto" takes the randomized route: the smaller Gram

@@ -14,15 +14,9 @@ import numpy as np
 import scipy.linalg
 from sklearn.utils import assert_all_finite
 
+from dimred.arrays._out_of_core import is_dask_array, prefetch, read_rows_into, release
 from dimred.linear._blocks import BLAS, BLOCK_BYTES, available_memory, in_parallel, widest
-from dimred.linear._out_of_core import (
-    centred_slab,
-    dask_gram,
-    is_dask_array,
-    prefetch,
-    read_rows_into,
-    release,
-)
+from dimred.linear._out_of_core import centred_slab, dask_gram
 
 
 class Modes(NamedTuple):

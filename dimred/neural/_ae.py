@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from dimred._sklearn_compat import StrOptions
+from dimred.arrays._streams import ColumnStatistics
 from dimred.neural import _options
 from dimred.neural._base import NeuralReducer
 from dimred.neural._options import Option
@@ -120,18 +121,18 @@ class AE(NeuralReducer):
     def _bernoulli_setting(self) -> str | None:
         return "loss='bce'" if self.loss == "bce" else None
 
-    def _initialise(self, network, X: np.ndarray) -> None:
+    def _initialise(self, network, statistics: ColumnStatistics) -> None:
         if self.loss == "bce" or self.output_activation == "sigmoid":
-            mean = np.clip(X.mean(axis=0, dtype=np.float64), 1e-4, 1 - 1e-4)
+            mean = np.clip(statistics.mean, 1e-4, 1 - 1e-4)
             start_output_at_the_mean(network.decoder, np.log(mean / (1 - mean)))
 
     def _encode(self, network, x: torch.Tensor) -> tuple[torch.Tensor, None]:
         return network.encoder(x), None
 
-    def _check_learned(self, X: np.ndarray) -> None:
+    def _check_learned(self, statistics: ColumnStatistics) -> None:
         # A network stuck at one output for every row (a saturated sigmoid, dead ReLUs)
         # trains without any error; only its loss, no lower than the mean's, tells.
-        mean_predictor = self._mean_predictor_loss(X)
+        mean_predictor = self._mean_predictor_loss(statistics)
         if self.loss_curve_[-1] >= mean_predictor:
             warnings.warn(
                 f"training ended at a loss of {self.loss_curve_[-1]:.4g} per entry, no "
@@ -144,17 +145,14 @@ class AE(NeuralReducer):
                 stacklevel=3,
             )
 
-    def _mean_predictor_loss(self, X: np.ndarray) -> float:
-        """The loss per entry of predicting every row by the data's mean. Both losses are
-        linear in x or in x^2 given the mean, so both are sums in float64 without the
-        n-by-d temporary that np.var would allocate."""
-        n_samples, n_features = X.shape
-        mean = X.mean(axis=0, dtype=np.float64)
+    def _mean_predictor_loss(self, statistics: ColumnStatistics) -> float:
+        """The loss per entry of predicting every row by the data's mean: the mean
+        column variance for the squared error, the mean Bernoulli entropy for the
+        cross-entropy (both are linear in x given the mean)."""
         if self.loss == "bce":
-            mean = np.clip(mean, 1e-12, 1 - 1e-12)
-            return float(-(mean @ np.log(mean) + (1 - mean) @ np.log1p(-mean)) / n_features)
-        return float(np.einsum("ij,ij->", X, X, dtype=np.float64) / (n_samples * n_features)
-                     - mean @ mean / n_features)
+            mean = np.clip(statistics.mean, 1e-12, 1 - 1e-12)
+            return float(-np.mean(mean * np.log(mean) + (1 - mean) * np.log1p(-mean)))
+        return float(np.mean(statistics.variance))
 
     def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Minus the mean squared reconstruction error of each sample (not a likelihood).
@@ -168,7 +166,7 @@ class AE(NeuralReducer):
         scores : ndarray of shape (n_samples,), dtype of ``X``
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
+        X = self._validate_rows(X, reset=False)
         return self._map(
             X, lambda net, x, rows: -((self._decode_mean(net, self._encode(net, x)[0]) - x)
                                       ** 2).mean(dim=1))

@@ -1,5 +1,4 @@
-"""What AE and VAE share: the hooks a neural reducer provides, fitting, inference and
-pickling.
+"""What AE and VAE share: the hooks a neural reducer provides, fitting and inference.
 
 A new objective (a beta-TCVAE, a Laplace decoder, a denoising AE) is one subclass that
 provides the hooks declared abstract below; the base class never asks which subclass
@@ -21,16 +20,20 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from dimred._sklearn_compat import _fit_context
-from dimred.contract._reducer import ReducerMixin
+from dimred.arrays._out_of_core import is_dask_array
+from dimred.arrays._streams import ColumnStatistics, is_streamed, map_row_chunks, read_ahead
+from dimred.contract._reducer import ReducerMixin, non_finite_message
 from dimred.neural import _options
-from dimred.neural._training import train
+from dimred.neural._batches import rows_of, split
+from dimred.neural._pickling import PicklesWeights
+from dimred.neural._training import Rows, train
 from dimred.neural.networks import build_network, check_architecture, check_widths
 
 #: Rows per forward pass at inference: bounds memory, whatever the size of X.
 INFERENCE_BATCH = 4096
 
 
-class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
+class NeuralReducer(PicklesWeights, ReducerMixin, BaseEstimator, metaclass=ABCMeta):
     """Base of the PyTorch estimators: a subclass provides the objective and the scores.
 
     What a subclass provides (each hook is declared below with its contract):
@@ -82,7 +85,10 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like, numpy.memmap or dask array of shape (n_samples, n_features)
+            A memory map or a dask array is streamed (see :class:`StreamedRows`): never
+            read whole, its rows are read a few blocks at a time by a background thread
+            while the network trains, in an order shuffled by block and then by row.
         y : Ignored
         X_validation : array-like of shape (n_validation, n_features), default=None
             Rows to validate on after every epoch, instead of the random
@@ -98,26 +104,30 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
         self
         """
         continuing = self.warm_start and hasattr(self, "network_")
-        X = self._validate_input(X, reset=not continuing)
+        X = self._validate_rows(X, reset=not continuing)
         self._check_architecture(X)
-        self._check_data(X)
         generator = self._generator()
         if X_validation is not None:
-            X_validation = self._validate_input(X_validation, reset=False)
-            self._check_data(X_validation)
-            train_rows = slice(None)
+            X_validation = self._validate_rows(X_validation, reset=False)
+            training, validation = self._rows(X), self._rows(X_validation)
+        elif self.early_stopping:
+            training, validation = split(X, self.validation_fraction, generator,
+                                         self.batch_size, self._device())
         else:
-            train_rows, validation_rows = self._split(X.shape[0], generator)
-            X_validation = None if validation_rows is None else X[validation_rows]
+            training, validation = self._rows(X), None
+        statistics = self._statistics(training)
+        if validation is not None:
+            self._statistics(validation)
         self._train(
-            X[train_rows],
+            training,
+            statistics,
             _options.training_config(self),
             generator,
             restart=not continuing,
-            X_validation=None if X_validation is None else self._to_tensor(X_validation),
+            X_validation=validation,
             epoch_callback=epoch_callback,
         )
-        self._check_learned(X)
+        self._check_learned(statistics)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -134,15 +144,17 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
         self
         """
         first_call = not hasattr(self, "network_")
-        X = self._validate_input(X, reset=first_call)
+        X = self._validate_rows(X, reset=first_call)
         self._check_architecture(X)
-        self._check_data(X)
+        rows = self._rows(X)
+        statistics = self._statistics(rows)
         if not hasattr(self, "_partial_fit_generator"):
             self._partial_fit_generator = self._generator()
         config = dataclasses.replace(_options.training_config(self), max_epochs=1,
                                      early_stopping=False, learning_rate_schedule="constant")
         result = self._train(
-            X,
+            rows,
+            statistics,
             config,
             self._partial_fit_generator,
             restart=first_call,
@@ -152,14 +164,15 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
         self._optimizer = result.optimizer
         return self
 
-    def _train(self, X: np.ndarray, config, generator, *, restart: bool, **options):
+    def _train(self, rows: Rows, statistics: ColumnStatistics, config, generator, *,
+               restart: bool, **options):
         """The one call into the training loop that fit and partial_fit share: a new
-        network when ``restart``, else the fitted one, trained on ``X`` and recorded."""
+        network when ``restart``, else the fitted one, trained on ``rows`` and recorded."""
         # Building the network reads only the generator's seed, so doing it after fit's
         # train/validation split leaves the weights as they were; data-dependent
-        # initialisation sees the training rows only, never the validation rows.
-        network = self._new_network(X, generator) if restart else self.network_
-        result = train(network, self._loss, self._to_tensor(X), config, generator, **options)
+        # initialisation sees the training rows' statistics only, never the validation's.
+        network = self._new_network(rows, statistics, generator) if restart else self.network_
+        result = train(network, self._loss, rows, config, generator, **options)
         self._record(network, result, restart=restart)
         return result
 
@@ -181,42 +194,54 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like, numpy.memmap or dask array of shape (n_samples, n_features)
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_components), dtype of ``X``
+            A dask array, encoded chunk by chunk, for dask input.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
-        return self._map(X, lambda net, x, rows: self._encode(net, x)[0])
+        X = self._validate_rows(X, reset=False)
+        if is_dask_array(X):
+            return map_row_chunks(X, self.transform, self.n_components_, self._float_dtype(X))
+        return self._map(X, lambda net, x, block: self._encode(net, x)[0])
 
     def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """Decode latent codes to the mean of the reconstruction.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components)
+        X : array-like or dask array of shape (n_samples, n_components)
 
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features), dtype of the codes
+            A dask array, decoded chunk by chunk, for dask codes.
         """
+        if is_dask_array(X):
+            check_is_fitted(self)
+            return map_row_chunks(X, self.inverse_transform, self.n_features_in_,
+                                  self._float_dtype(X))
         codes = self._validate_codes(X)
-        return self._map(codes, lambda net, z, rows: self._decode_mean(net, z))
+        return self._map(codes, lambda net, z, block: self._decode_mean(net, z))
 
-    def _map(self, X: np.ndarray, function, batch: int = INFERENCE_BATCH) -> np.ndarray:
-        """Apply ``function(network, x, rows)`` in X's precision, a batch of rows at a time.
+    def _map(self, X, function, batch: int = INFERENCE_BATCH) -> np.ndarray:
+        """Apply ``function(network, x, block)`` in X's precision, a batch of rows at a
+        time, and stack the results.
 
-        ``x`` is the tensor of ``X[rows]``; ``rows`` (a slice) lets a function fetch
-        per-row data of its own.
+        ``block`` is a batch of rows of ``X`` as a numpy array, ``x`` its tensor. A
+        memory-mapped or dask ``X`` is read by a background thread, a batch ahead.
         """
-        network = self._network_in(X.dtype)
+        dtype = self._float_dtype(X)
+        network = self._network_in(dtype)
+        n_rows = X.shape[0]
+        bounds = [slice(start, min(start + batch, n_rows)) for start in range(0, n_rows, batch)]
+        blocks = read_ahead(X, ([rows] for rows in bounds), dtype) if is_streamed(X) \
+            else (np.asarray(X[rows], dtype=dtype) for rows in bounds)
         with torch.inference_mode():
-            outputs = []
-            for start in range(0, X.shape[0], batch):
-                rows = slice(start, start + batch)
-                outputs.append(function(network, self._to_tensor(X[rows], X.dtype), rows).cpu())
+            outputs = [function(network, self._to_tensor(block, dtype), block).cpu()
+                       for block in blocks]
         return torch.cat(outputs).numpy()
 
     def _network_in(self, dtype) -> torch.nn.Module:
@@ -273,21 +298,24 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
         network attribute starting at 0, e.g. a decoder's log-variance)."""
         return ()
 
-    def _check_data(self, X: np.ndarray) -> None:
-        """Refuse data the objective cannot model: a Bernoulli's outside [0, 1]."""
+    def _check_data(self, statistics: ColumnStatistics) -> None:
+        """Refuse data the objective cannot model, known by its column statistics: a
+        Bernoulli's outside [0, 1]."""
         setting = self._bernoulli_setting()
         if setting is not None:
-            low, high = X.min(), X.max()
+            low, high = statistics.minimum, statistics.maximum
             if low < 0 or high > 1:
                 raise ValueError(f"{setting} needs data in [0, 1]; got values in "
                                  f"[{low:.4g}, {high:.4g}]. Scale the data (e.g. scale01) "
                                  "first.")
 
-    def _initialise(self, network: torch.nn.Module, X: np.ndarray) -> None:
-        """Data-dependent initialisation of a new network (none by default)."""
+    def _initialise(self, network: torch.nn.Module, statistics: ColumnStatistics) -> None:
+        """Data-dependent initialisation of a new network from the training rows' column
+        statistics (none by default)."""
 
-    def _check_learned(self, X: np.ndarray) -> None:
-        """Warn after ``fit`` if the network has visibly learned nothing (none by default)."""
+    def _check_learned(self, statistics: ColumnStatistics) -> None:
+        """Warn after ``fit`` if the network has visibly learned nothing, judged against
+        the training rows' column statistics (none by default)."""
 
     # ------------------------------------------------------------------ helpers
     def _check_architecture(self, X: np.ndarray) -> None:
@@ -311,13 +339,14 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
             decoder=self.decoder, scalars=self._learned_scalars(), generator=seeded)
         return network.to(self._device())
 
-    def _new_network(self, X: np.ndarray, generator: torch.Generator) -> torch.nn.Module:
-        network = self._build_network(X.shape[1], generator)
+    def _new_network(self, rows: Rows, statistics: ColumnStatistics,
+                     generator: torch.Generator) -> torch.nn.Module:
+        network = self._build_network(self.n_features_in_, generator)
         if self.encoder is not None:  # the user's modules: check their widths first
-            check_widths(network, self._to_tensor(X[:2]), self.n_components,
+            check_widths(network, rows.first(2), self.n_components,
                          self._n_encoder_outputs * self.n_components,
                          self._encoder_outputs_are)
-        self._initialise(network, X)
+        self._initialise(network, statistics)
         return network
 
     def _hidden_sizes(self) -> tuple[int, ...]:
@@ -342,19 +371,17 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         return torch.Generator(device=self._device()).manual_seed(seed)
 
-    def _split(self, n_samples: int, generator: torch.Generator):
-        """Training and validation rows (all rows and None without early stopping)."""
-        if not self.early_stopping:
-            return slice(None), None
-        n_validation = max(1, round(self.validation_fraction * n_samples))
-        if n_validation >= n_samples:
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} leaves no training sample "
-                f"out of {n_samples}."
-            )
-        order = torch.randperm(n_samples, generator=generator, device=generator.device).cpu()
-        order = order.numpy()
-        return np.sort(order[n_validation:]), np.sort(order[:n_validation])
+    def _rows(self, X) -> Rows:
+        return rows_of(X, self.batch_size, self._device())
+
+    def _statistics(self, rows: Rows) -> ColumnStatistics:
+        """The column statistics of ``rows``, in one pass; refuses non-finite or
+        unmodellable data (:meth:`_check_data`) before any network is built."""
+        statistics = rows.statistics()
+        if not statistics.finite:
+            raise ValueError(non_finite_message(type(self).__name__))
+        self._check_data(statistics)
+        return statistics
 
     def _to_tensor(self, X: np.ndarray, dtype=np.float32) -> torch.Tensor:
         # A copy: the input may be read-only (memmap) and must not alias the weights' math.
@@ -367,31 +394,6 @@ class NeuralReducer(ReducerMixin, BaseEstimator, metaclass=ABCMeta):
     def _count_parameters(self) -> int:
         return sum(parameter.numel() for parameter in self.network_.parameters())
 
-    # ----------------------------------------------------------------- pickling
-    def __getstate__(self):
-        # Weights travel as numpy arrays and the network is rebuilt on load: nothing
-        # torch-specific is unpickled, and a model fitted on a GPU loads on a CPU.
-        state = dict(super().__getstate__())  # a copy: object.__getstate__ is __dict__ itself
-        state.pop("_optimizer", None)
-        state.pop("_partial_fit_generator", None)
-        network = state.pop("network_", None)
-        if network is not None:
-            state["_network_weights"] = {
-                name: tensor.detach().cpu().numpy() for name, tensor in network.state_dict().items()
-            }
-        return state
-
-    def __setstate__(self, state):
-        weights = state.pop("_network_weights", None)
-        # A model saved before an option existed behaves as that option's default.
-        for option in self._hyperparameters:
-            state.setdefault(option.name, option.default)
-        super().__setstate__(state)
-        if weights is not None:
-            self.device_ = "cpu" if not torch.cuda.is_available() else self.device_
-            network = self._build_network(self.n_features_in_, torch.Generator())
-            network.load_state_dict({name: torch.from_numpy(w) for name, w in weights.items()})
-            self.network_ = network.to(self.device_).eval()
-
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
+

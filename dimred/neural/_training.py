@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+from dimred.neural._batches import InMemoryRows, StreamedRows
+
+Rows = InMemoryRows | StreamedRows
+
 # (network, batch, epoch or None when evaluating, generator) -> named parts of the loss,
 # "loss" (the mean per sample, minimised) among them
 Objective = Callable[[torch.nn.Module, torch.Tensor, int | None, torch.Generator],
@@ -39,22 +43,22 @@ class TrainingResult:
 def train(
     network: torch.nn.Module,
     objective: Objective,
-    X: torch.Tensor,
+    rows: Rows,
     config,
     generator: torch.Generator,
     *,
-    X_validation: torch.Tensor | None = None,
+    X_validation: Rows | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     epoch_offset: int = 0,
     epoch_callback: Callable[[int, float], None] | None = None,
 ) -> TrainingResult:
-    """Train ``network`` in place on the rows of ``X`` by minibatch AdamW.
+    """Train ``network`` in place on ``rows`` by minibatch AdamW.
 
     ``config`` is a :class:`dimred.neural._options.TrainingConfig`: the estimator's
-    training options, read here by name.
-
-    Batches are index slices of a fresh permutation each epoch, on the tensors as they
-    are (no DataLoader); the loss is read back to the host once per epoch.
+    training options, read here by name. ``rows`` (and ``X_validation``) give the
+    minibatches (:mod:`dimred.neural._batches`): a fresh random order each epoch, from
+    a tensor in memory or streamed from a file; the loss is read back to the host once
+    per epoch.
 
     With ``X_validation``, its loss is evaluated after every epoch (``validation_scores``
     is minus it) and handed to ``epoch_callback(epoch, loss)``, which may raise to stop
@@ -78,18 +82,15 @@ def train(
     )
     result = TrainingResult(optimizer=optimizer)
     best_loss, best_state, epochs_without_improvement = math.inf, None, 0
-    n_samples = X.shape[0]
+    n_samples = rows.n_samples
 
     epochs = tqdm(range(config.max_epochs), desc="training", disable=not bool(config.verbose),
                   unit="epoch", leave=False)
     for epoch in epochs:
         before_epoch = copy.deepcopy(network.state_dict())
         network.train()
-        total = torch.zeros((), device=X.device)
-        order = torch.randperm(n_samples, generator=generator, device=generator.device)
-        order = order.to(X.device)
-        for start in range(0, n_samples, config.batch_size):
-            batch = X[order[start : start + config.batch_size]]
+        total = torch.zeros((), device=rows.device)
+        for batch in rows.shuffled(generator):
             loss = objective(network, batch, epoch_offset + epoch, generator)["loss"]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -111,7 +112,7 @@ def train(
 
         if X_validation is None:
             continue
-        validation_loss = evaluate(network, objective, X_validation, config, generator)
+        validation_loss = evaluate(network, objective, X_validation, generator)
         result.validation_scores.append(-validation_loss)
         if epoch_callback is not None:
             epoch_callback(epoch_offset + epoch, validation_loss)
@@ -131,14 +132,13 @@ def train(
 
 
 @torch.no_grad()
-def evaluate(network, objective, X, config, generator) -> float:
-    """Mean loss per sample of ``objective`` over ``X``, without gradients."""
+def evaluate(network, objective, rows: Rows, generator) -> float:
+    """Mean loss per sample of ``objective`` over ``rows``, without gradients."""
     network.eval()
-    total = torch.zeros((), device=X.device)
-    for start in range(0, X.shape[0], config.batch_size):
-        batch = X[start : start + config.batch_size]
+    total = torch.zeros((), device=rows.device)
+    for batch in rows.in_order():
         total += objective(network, batch, None, generator)["loss"] * batch.shape[0]
-    return float(total) / X.shape[0]
+    return float(total) / rows.n_samples
 
 
 #: The learning-rate schedules :func:`lr_factor` knows.

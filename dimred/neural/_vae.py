@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted
 
 from dimred._sklearn_compat import Interval, StrOptions
+from dimred.arrays._streams import ColumnStatistics, column_statistics
 from dimred.neural import _options
 from dimred.neural._base import NeuralReducer
 from dimred.neural._options import Option
@@ -176,16 +177,16 @@ feature_names_in_, device_
         learned = self.likelihood == "gaussian" and self.noise_variance == "learned"
         return ("log_noise_variance",) if learned else ()
 
-    def _check_data(self, X: np.ndarray) -> None:
+    def _check_data(self, statistics: ColumnStatistics) -> None:
         if self.dynamic_binarization and self.likelihood != "bernoulli":
             raise ValueError("dynamic_binarization=True needs likelihood='bernoulli'.")
-        super()._check_data(X)
+        super()._check_data(statistics)
 
-    def _initialise(self, network, X: np.ndarray) -> None:
+    def _initialise(self, network, statistics: ColumnStatistics) -> None:
         # Start c at the data's mean variance rather than 1: on [0, 1] images the optimum
         # is ~100x smaller, thousands of Adam steps away on the log scale.
         if "log_noise_variance" in self._learned_scalars():
-            variance = float(np.mean(np.var(X, axis=0, dtype=np.float64)))
+            variance = float(np.mean(statistics.variance))
             with torch.no_grad():
                 network.log_noise_variance.fill_(math.log(max(variance, 1e-6)))
 
@@ -248,12 +249,12 @@ feature_names_in_, device_
         ``-E_q log p(x|z)`` (over :data:`ELBO_SAMPLES` draws seeded by the row's values),
         then the posterior mean, as columns of an array in ``X``'s dtype."""
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
-        self._check_data(X)
+        X = self._validate_rows(X, reset=False)
+        self._check_data(column_statistics(X))
 
-        def terms(network, x, rows):
+        def terms(network, x, block):
             mean, log_variance = self._encode(network, x)
-            noise = self._row_noise(X[rows], ELBO_SAMPLES, _ELBO_SALT, x)
+            noise = self._row_noise(block, ELBO_SAMPLES, _ELBO_SALT, x)
             z = mean + torch.exp(0.5 * log_variance) * noise
             distortion = -self._log_px(network, x, z).mean(0)
             return torch.stack([_kl_to_prior(mean, log_variance), distortion, *mean.T], 1)
@@ -284,16 +285,16 @@ feature_names_in_, device_
         """
         check_is_fitted(self)
         check_scalar(n_importance_samples, "n_importance_samples", Integral, min_val=1)
-        X = self._validate_input(X, reset=False)
-        self._check_data(X)
+        X = self._validate_rows(X, reset=False)
+        self._check_data(column_statistics(X))
         salt = int(check_random_state(random_state).randint(2**31 - 1))
         rows_per_pass = max(1, _IWAE_CHUNK // n_importance_samples)
         samples_per_pass = max(1, _IWAE_CHUNK // rows_per_pass)
 
-        def importance_weighted(network, x, rows):
+        def importance_weighted(network, x, block):
             mean, log_variance = self._encode(network, x)
             std = torch.exp(0.5 * log_variance)
-            noise = self._row_noise(X[rows], n_importance_samples, salt, x)
+            noise = self._row_noise(block, n_importance_samples, salt, x)
             log_weights = []
             for start in range(0, n_importance_samples, samples_per_pass):
                 eps = noise[start : start + samples_per_pass]
