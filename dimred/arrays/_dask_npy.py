@@ -16,18 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
+from dimred.arrays._out_of_core import file_source
 
-class _NpyChunks:
-    """Shape, dtype and slicing of an ``.npy`` file: what ``dask.array.from_array``
-    needs, and no ``copy``."""
 
-    def __init__(self, path: Path):
-        header = np.load(path, mmap_mode="r")
-        self.path, self.shape, self.dtype, self.ndim = path, header.shape, header.dtype, \
-            header.ndim
+class _MappedChunks:
+    """Shape, dtype and slicing of a memory-mapped file: what ``dask.array.from_array``
+    needs, and no ``copy``. It holds where the array lies in its file, not the map, and
+    maps the file again for each chunk."""
+
+    def __init__(self, X: np.memmap):
+        self.path, self.offset = str(X.filename), X.offset
+        self.shape, self.dtype, self.ndim = X.shape, X.dtype, X.ndim
 
     def __getitem__(self, key):
-        return np.load(self.path, mmap_mode="r")[key]
+        return np.memmap(self.path, dtype=self.dtype, mode="r", offset=self.offset,
+                         shape=self.shape)[key]
 
 
 def dask_from_npy(path: str | os.PathLike, chunks="auto"):
@@ -57,14 +60,31 @@ def dask_from_npy(path: str | os.PathLike, chunks="auto"):
     >>> X.chunks, float(X.sum().compute())
     (((2, 2, 2), (2,)), 66.0)
     """
-    import dask.array as da
-    from dask.base import tokenize
-
     path = Path(path).resolve()
     if not path.is_file():
         raise FileNotFoundError(f"no .npy file at {path}")
-    source = _NpyChunks(path)
-    stat = path.stat()
-    name = "npy-" + tokenize(str(path), stat.st_size, stat.st_mtime_ns, chunks)
+    return dask_from_memmap(np.load(path, mmap_mode="r"), chunks)
+
+
+def dask_from_memmap(X: np.memmap, chunks="auto"):
+    """A dask array over the file of the whole-file, C-ordered memory map ``X`` (a
+    ``numpy.memmap``, or ``np.load(mmap_mode="r")``), never copied whole.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is not a whole-file memory map (a view into one has no file offset of
+        its own to reopen it by).
+    """
+    import dask.array as da
+    from dask.base import tokenize
+
+    if file_source(X) is None:
+        raise TypeError(f"expected a whole-file numpy.memmap, got {type(X).__name__}; "
+                        "open the file with np.load(path, mmap_mode='r') or np.memmap.")
+    source = _MappedChunks(X)
+    stat = os.stat(source.path)
+    name = "memmap-" + tokenize(source.path, source.offset, source.shape, str(source.dtype),
+                                stat.st_size, stat.st_mtime_ns, chunks)
     return da.from_array(source, chunks=chunks, name=name, asarray=False,
                          meta=np.empty((0,) * source.ndim, dtype=source.dtype))

@@ -22,17 +22,19 @@ from itertools import pairwise
 
 import numpy as np
 
-from dimred.arrays._out_of_core import is_dask_array, is_out_of_core, read_rows_into
+from dimred.arrays._out_of_core import file_source, is_dask_array, is_out_of_core, read_rows_into
 
 #: Bytes of rows per block: small enough that a shuffle of blocks is close to a shuffle
 #: of rows, large enough that a read runs at the disk's sequential rate.
 BLOCK_BYTES = 2 * 2**20
 
-#: Bytes of rows per block in a statistics pass, where only throughput matters.
-STATISTICS_BLOCK_BYTES = 32 * 2**20
+#: Bytes of rows per block in a pass in order (statistics, evaluation): past a few MB
+#: numpy runs at full rate, and a pass holds a few float64 copies of one block.
+STATISTICS_BLOCK_BYTES = 8 * 2**20
 
-#: Groups read ahead of the one being used: double buffering.
-READ_AHEAD = 2
+#: Groups read ahead of the one being used: double buffering (the group in use is
+#: processed while the next is read).
+READ_AHEAD = 1
 
 
 def is_streamed(X) -> bool:
@@ -134,8 +136,17 @@ class ColumnStatistics:
     mean: np.ndarray
     #: Column variances (divided by ``n_samples``), shape (n_features,).
     variance: np.ndarray
-    minimum: float
-    maximum: float
+    #: Column minima and maxima, shape (n_features,).
+    minima: np.ndarray
+    maxima: np.ndarray
+
+    @property
+    def minimum(self) -> float:
+        return float(self.minima.min())
+
+    @property
+    def maximum(self) -> float:
+        return float(self.maxima.max())
 
     @property
     def finite(self) -> bool:
@@ -145,35 +156,68 @@ class ColumnStatistics:
 
 def column_statistics(X, blocks: Sequence[slice] | None = None) -> ColumnStatistics:
     """Means, variances and range of the columns of ``X`` (of its rows in ``blocks``,
-    all by default) in one pass over those rows.
+    all by default) in one pass over those rows (:func:`statistics_of` its blocks)."""
+    n_rows, n_features = X.shape
+    row_bytes = n_features * np.dtype(X.dtype).itemsize
+    if blocks is None:
+        blocks = row_blocks(n_rows, row_bytes, STATISTICS_BLOCK_BYTES)
+    if is_streamed(X):
+        return statistics_of(read_ahead(
+            X, _grouped(blocks, STATISTICS_BLOCK_BYTES // row_bytes), dtype=X.dtype),
+            n_features)
+    return statistics_of((X[block] for block in blocks), n_features)
+
+
+def statistics_of(blocks: Iterable[np.ndarray], n_features: int) -> ColumnStatistics:
+    """The column statistics of the rows of ``blocks`` stacked, one block at a time."""
+    running = RunningStatistics(n_features)
+    for block in blocks:
+        running.add(block)
+    return running.result()
+
+
+class RunningStatistics:
+    """Column statistics of rows seen a block at a time.
 
     Each block's mean and squared deviations are merged into the running ones (Chan,
     Golub and LeVeque's update), in float64, so no n-by-d temporary is formed and the
     variance does not suffer the cancellation of ``E[x^2] - E[x]^2``.
     """
-    n_rows, n_features = X.shape
-    row_bytes = n_features * np.dtype(X.dtype).itemsize
-    if blocks is None:
-        blocks = row_blocks(n_rows, row_bytes, STATISTICS_BLOCK_BYTES)
-    count, mean, squares = 0, np.zeros(n_features), np.zeros(n_features)
-    low, high = math.inf, -math.inf
-    if is_streamed(X):
-        source = read_ahead(X, _grouped(blocks, STATISTICS_BLOCK_BYTES // row_bytes),
-                            dtype=X.dtype)
-    else:
-        source = (X[block] for block in blocks)
-    for block in source:
+
+    def __init__(self, n_features: int):
+        self.count, self.mean, self.squares = 0, np.zeros(n_features), np.zeros(n_features)
+        self.low, self.high = np.full(n_features, np.inf), np.full(n_features, -np.inf)
+
+    def add(self, block: np.ndarray) -> None:
         size = block.shape[0]
+        if size == 0:
+            return
         block_mean = block.mean(axis=0, dtype=np.float64)
         deviations = block - block_mean
         block_squares = np.einsum("ij,ij->j", deviations, deviations)
-        delta = block_mean - mean
-        total = count + size
-        mean = mean + delta * (size / total)
-        squares = squares + block_squares + delta**2 * (count * size / total)
-        count = total
-        low, high = min(low, float(block.min())), max(high, float(block.max()))
-    return ColumnStatistics(count, mean, squares / max(count, 1), low, high)
+        delta = block_mean - self.mean
+        total = self.count + size
+        self.mean = self.mean + delta * (size / total)
+        self.squares = self.squares + block_squares + delta**2 * (self.count * size / total)
+        self.count = total
+        self.low = np.minimum(self.low, block.min(axis=0))
+        self.high = np.maximum(self.high, block.max(axis=0))
+
+    def result(self) -> ColumnStatistics:
+        return ColumnStatistics(self.count, self.mean, self.squares / max(self.count, 1),
+                                self.low, self.high)
+
+
+def row_batches(X, dtype=None) -> Iterator[np.ndarray]:
+    """The rows of ``X`` in order, as numpy blocks of about
+    :data:`STATISTICS_BLOCK_BYTES`: read ahead by a background thread for a streamed X,
+    views of it otherwise."""
+    row_bytes = X.shape[1] * np.dtype(X.dtype).itemsize
+    blocks = row_blocks(X.shape[0], row_bytes, STATISTICS_BLOCK_BYTES)
+    if is_streamed(X):
+        yield from read_ahead(X, ([block] for block in blocks), dtype=dtype or X.dtype)
+    else:
+        yield from (X[block] for block in blocks)
 
 
 def map_row_chunks(X, function: Callable[[np.ndarray], np.ndarray], n_columns: int, dtype):
@@ -181,3 +225,49 @@ def map_row_chunks(X, function: Callable[[np.ndarray], np.ndarray], n_columns: i
     lazily: a dask array of ``n_columns`` columns."""
     X = X.rechunk({1: -1})
     return X.map_blocks(function, chunks=(X.chunks[0], (n_columns,)), dtype=dtype)
+
+
+#: Bytes of rows per chunk of the dask arrays :func:`as_dask` builds: a stream's block,
+#: so that reading a block computes one chunk (a larger chunk would be computed whole
+#: for each block read from it).
+CHUNK_BYTES = BLOCK_BYTES
+
+
+def as_dask(X):
+    """``X`` as a dask array of whole-row chunks: itself if it is one, a file's array
+    for a whole-file memory map (never copied, see :func:`dimred.arrays.dask_from_memmap`),
+    else ``dask.array.from_array``."""
+    if is_dask_array(X):
+        return X
+    import dask.array as da
+
+    from dimred.arrays._dask_npy import dask_from_memmap
+
+    chunks = (max(1, CHUNK_BYTES // max(X.shape[1] * X.dtype.itemsize, 1)), X.shape[1])
+    if file_source(X) is not None:
+        return dask_from_memmap(X, chunks)
+    return da.from_array(X, chunks=chunks)
+
+
+def concatenate_rows(X, rows: Sequence[slice]):
+    """The rows of ``X`` in the slices ``rows``, stacked lazily: a dask array that reads
+    them from ``X`` when computed (consecutive slices are joined first)."""
+    import dask.array as da
+
+    joined: list[slice] = []
+    for block in rows:
+        if joined and joined[-1].stop == block.start:
+            joined[-1] = slice(joined[-1].start, block.stop)
+        else:
+            joined.append(block)
+    X = as_dask(X)
+    return da.concatenate([X[block] for block in joined])
+
+
+def affine_columns(X, shift: np.ndarray, scale: np.ndarray):
+    """``(X - shift) / scale`` per column, lazily, as a dask array in X's float dtype
+    (float64 for integer input)."""
+    dtype = X.dtype if np.dtype(X.dtype).kind == "f" else np.dtype(np.float64)
+    shift, scale = shift.astype(dtype), scale.astype(dtype)
+    return as_dask(X).map_blocks(lambda block: ((block - shift) / scale).astype(dtype),
+                                 dtype=dtype)

@@ -23,6 +23,7 @@ from mlflow.entities import Param as LoggedParam
 from sklearn.utils import Bunch
 
 from dimred._plugins import local_source
+from dimred.arrays._streams import is_streamed
 from dimred.benchmark import _memory
 from dimred.benchmark._environment import environment_tags, process_tags
 from dimred.benchmark._evaluation import CellResult, fit_and_evaluate
@@ -217,6 +218,20 @@ def _params(cell: Cell, data: Bunch, estimator) -> dict:
     return {**schema, **hyperparameters}
 
 
+def _mlflow_dataset(X, name: str):
+    """MLflow's record of a data set: its digest hashes all of it in memory; one
+    streamed from a file is named by dask's token of where it is read from instead,
+    since hashing it would read it whole."""
+    if not is_streamed(X):
+        return mlflow.data.from_numpy(X, name=name)
+    from dask.base import tokenize
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+
+    source = CodeDatasetSource(tags={"streamed": type(X).__name__, "shape": str(X.shape)})
+    return MetaDataset(source=source, name=name, digest=tokenize(X)[:8])
+
+
 def _log_result(cell: Cell, data: Bunch, estimator, result: CellResult,
                 tracker: SuiteTracker, run_id: str) -> None:
     with tracker.errors():
@@ -231,7 +246,7 @@ def _log_result(cell: Cell, data: Bunch, estimator, result: CellResult,
         inputs = data.setdefault("mlflow_inputs", {})
         for context, X in (("training", data.X_train), ("testing", data.X_test)):
             if context not in inputs:
-                inputs[context] = mlflow.data.from_numpy(X, name=f"{cell.dataset}-{context}")
+                inputs[context] = _mlflow_dataset(X, f"{cell.dataset}-{context}")
         tracker.log_inputs(inputs)
         # A method defined beside the suite travels with its model, to load anywhere.
         source = local_source(type(estimator), cell.search_path)

@@ -14,15 +14,17 @@ import contextlib
 import time
 import timeit
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 from sklearn.base import clone
-from sklearn.metrics import explained_variance_score, mean_squared_error
 from sklearn.utils import Bunch
 
+from dimred.arrays._streams import RunningStatistics, is_streamed, row_batches
 from dimred.benchmark import _memory
 from dimred.contract._reducer import UndefinedLikelihoodError
 from dimred.contract.capabilities import Capabilities, capabilities
@@ -115,22 +117,34 @@ def _quiet(estimator: Any) -> dict[str, Any]:
 
 def _measure(estimator, X_train, X_test, n_importance_samples: int):
     """The capabilities of a fitted estimator, its metrics, and the codes and
-    reconstruction behind them (None without ``inverse_transform``)."""
-    codes = estimator.transform(X_test)
+    reconstruction behind them (None without ``inverse_transform``).
+
+    Data streamed from a file (a memory map, a dask array) is measured a block of rows at
+    a time, with the same definitions: its codes and reconstruction are those of the
+    first block (for the examples and figures), and so are the latent diagnostics and
+    the throughputs.
+    """
+    streamed = is_streamed(X_test) or is_streamed(X_train)
+    first = next(row_batches(X_test)) if streamed else X_test
+    codes = estimator.transform(first)
     can = capabilities(estimator, codes)
-    codes_train = estimator.transform(X_train)
+    codes_train = estimator.transform(next(row_batches(X_train)) if streamed else X_train)
     metrics: dict[str, float] = {}
     reconstruction = None
     if can.reconstructs:
         reconstruction = estimator.inverse_transform(codes)
+        if streamed:
+            test, train = (_reconstructed_blocks(estimator, X) for X in (X_test, X_train))
+        else:
+            test = [(X_test, reconstruction)]
+            train = [(X_train, estimator.inverse_transform(codes_train))]
+        errors = reconstruction_errors(test, X_test.shape[1])
         metrics.update({
-            Metric.TRAIN_MSE: mean_squared_error(
-                X_train, estimator.inverse_transform(codes_train)),
-            Metric.TEST_MSE: mean_squared_error(X_test, reconstruction),
-            Metric.TEST_SSE_PER_SAMPLE: float(((X_test - reconstruction) ** 2).sum(1).mean()),
-            Metric.TEST_RELATIVE_ERROR: relative_error(X_test, reconstruction),
-            Metric.TEST_EXPLAINED_VARIANCE: explained_variance_score(
-                X_test, reconstruction, multioutput="variance_weighted"),
+            Metric.TRAIN_MSE: reconstruction_errors(train, X_train.shape[1]).mse,
+            Metric.TEST_MSE: errors.mse,
+            Metric.TEST_SSE_PER_SAMPLE: errors.sse_per_sample,
+            Metric.TEST_RELATIVE_ERROR: errors.relative_error,
+            Metric.TEST_EXPLAINED_VARIANCE: errors.explained_variance,
         })
         metrics[Metric.INVERSE_TRANSFORM_SAMPLES_PER_S] = samples_per_second(
             estimator.inverse_transform, codes)
@@ -140,23 +154,80 @@ def _measure(estimator, X_train, X_test, n_importance_samples: int):
         # A fit whose density does not exist (more modes than the data's rank) has no
         # likelihood to report: a blank, like any measure a method lacks.
         with contextlib.suppress(UndefinedLikelihoodError):
-            metrics[Metric.TEST_ELBO] = estimator.score(X_test)
+            metrics[Metric.TEST_ELBO] = _mean_over_rows(estimator.score_samples, X_test)
     if can.importance_weighted:
-        metrics[Metric.TEST_LOG_LIKELIHOOD] = float(np.mean(estimator.log_likelihood(
-            X_test, n_importance_samples=n_importance_samples, random_state=0)))
+        metrics[Metric.TEST_LOG_LIKELIHOOD] = _mean_over_rows(
+            partial(estimator.log_likelihood, n_importance_samples=n_importance_samples,
+                    random_state=0), X_test)
     if can.latent_diagnostics:
-        diagnostics = estimator.latent_diagnostics(X_test)
+        diagnostics = estimator.latent_diagnostics(first)
         metrics.update({Metric.TEST_ACTIVE_UNITS: diagnostics["active_units"],
                         Metric.TEST_RATE: diagnostics["rate"],
                         Metric.TEST_DISTORTION: diagnostics["distortion"]})
-    metrics[Metric.TRANSFORM_SAMPLES_PER_S] = samples_per_second(estimator.transform, X_test)
+    metrics[Metric.TRANSFORM_SAMPLES_PER_S] = samples_per_second(estimator.transform, first)
     return can, metrics, codes_train, codes, reconstruction
+
+
+@dataclass
+class ReconstructionErrors:
+    """Reconstruction errors of a data set, from sums over its rows."""
+
+    #: Mean squared error per entry.
+    mse: float
+    #: Mean over rows of the squared error summed over features.
+    sse_per_sample: float
+    #: ``||X - X_hat||_F / ||X||_F``.
+    relative_error: float
+    #: ``1 - sum_j Var(x_j - x_hat_j) / sum_j Var(x_j)``: scikit-learn's
+    #: ``explained_variance_score(multioutput="variance_weighted")``.
+    explained_variance: float
+
+
+def reconstruction_errors(pairs: Iterable[tuple[np.ndarray, np.ndarray]],
+                          n_features: int) -> ReconstructionErrors:
+    """The errors of the reconstructions in ``pairs`` of (rows, their reconstruction),
+    summed block by block in float64, so that a data set streamed from a file is
+    measured as one in memory is."""
+    squared = energy = 0.0
+    data, residuals = RunningStatistics(n_features), RunningStatistics(n_features)
+    for X, reconstruction in pairs:
+        X = np.asarray(X, dtype=np.float64)
+        residual = X - reconstruction
+        squared += float(np.einsum("ij,ij->", residual, residual))
+        energy += float(np.einsum("ij,ij->", X, X))
+        data.add(X)
+        residuals.add(residual)
+    n_samples = data.count
+    # As scikit-learn: columns without variance carry no weight.
+    varying = data.result().variance > 0
+    total = data.result().variance[varying].sum()
+    unexplained = residuals.result().variance[varying].sum()
+    explained = 1 - unexplained / total if total > 0 else float(unexplained == 0)
+    return ReconstructionErrors(
+        mse=squared / (n_samples * n_features),
+        sse_per_sample=squared / n_samples,
+        relative_error=float(np.sqrt(squared / energy)),
+        explained_variance=float(explained))
+
+
+def _reconstructed_blocks(estimator, X) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(rows, their reconstruction) for each block of a streamed ``X``."""
+    for block in row_batches(X):
+        yield block, estimator.inverse_transform(estimator.transform(block))
+
+
+def _mean_over_rows(score_samples, X) -> float:
+    """The mean of the per-row ``score_samples`` over ``X``, a block at a time."""
+    total, count = 0.0, 0
+    for block in row_batches(X):
+        total += float(np.sum(score_samples(block), dtype=np.float64))
+        count += block.shape[0]
+    return total / count
 
 
 def relative_error(X: np.ndarray, reconstruction: np.ndarray) -> float:
     """``||X - reconstruction||_F / ||X||_F``, accumulated in float64."""
-    residual = np.asarray(X, dtype=np.float64) - reconstruction
-    return float(np.sqrt(np.sum(residual**2) / np.sum(np.square(X, dtype=np.float64))))
+    return reconstruction_errors([(X, reconstruction)], X.shape[1]).relative_error
 
 
 def samples_per_second(function, X: np.ndarray) -> float:
@@ -170,7 +241,7 @@ def _examples(estimator, data, can: Capabilities, codes_train, codes,
               reconstruction) -> dict[str, np.ndarray]:
     rows = _modal.example_rows(len(codes), EXAMPLE_ROWS,
                                spread=data.get("field_shape") is not None)
-    examples = {"originals": data.X_test[rows]}
+    examples = {"originals": np.asarray(data.X_test[rows])}
     if reconstruction is not None:
         examples["reconstructions"] = reconstruction[rows]
     if data.get("image_shape") is not None:

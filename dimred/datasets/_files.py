@@ -10,6 +10,8 @@ import scipy.io
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.utils import Bunch
 
+from dimred.arrays._streams import BLOCK_BYTES, concatenate_rows, is_streamed, row_blocks
+
 SUFFIXES = (".npy", ".npz", ".csv", ".parquet", ".mat")
 
 
@@ -60,6 +62,9 @@ def load_file(
     if test is not None:
         X_test, read_test = _read(Path(test), key, {"label": label})
         X_train, y_train, y_test, groups_train = X, read["label"], read_test["label"], read["group"]
+    elif is_streamed(X):
+        X_train, X_test = held_out_blocks(X, test_fraction, random_state)
+        y_train = y_test = groups_train = None
     else:
         splitter = (GroupShuffleSplit if group is not None else ShuffleSplit)(
             n_splits=1, test_size=test_fraction, random_state=random_state)
@@ -94,7 +99,9 @@ def _read(path: Path, key: str | None,
         if wanted:
             raise ValueError(f"{path}: a .npy file holds one array; "
                              f"{', '.join(wanted)} needs an .npz, .mat, .csv or .parquet file.")
-        return np.load(path, allow_pickle=False), dict.fromkeys(columns)
+        # Memory-mapped: the methods stream it, so a file larger than memory is never
+        # read whole.
+        return np.load(path, mmap_mode="r", allow_pickle=False), dict.fromkeys(columns)
     if path.suffix in (".csv", ".parquet"):
         table = _read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
         kind, held = "column", table
@@ -123,6 +130,29 @@ def _read(path: Path, key: str | None,
     if key not in held:
         raise ValueError(f"{path} has no array {key!r}; it holds {sorted(held)}.")
     return held[key], extracted
+
+
+#: A held-out split of a memory-mapped file draws whole blocks, at least this many where
+#: the file has the rows, so that the test share is close to the fraction asked for.
+SPLIT_BLOCKS = 100
+
+
+def held_out_blocks(X, test_fraction: float, random_state: int):
+    """Training and test rows of the memory-mapped ``X``: a random ``test_fraction`` of
+    its blocks of consecutive rows held out, each side a dask array that reads its
+    blocks from the file when computed, so that neither is ever copied whole."""
+    row_bytes = X.shape[1] * X.dtype.itemsize
+    blocks = row_blocks(X.shape[0], row_bytes,
+                        min(BLOCK_BYTES, X.shape[0] * row_bytes // SPLIT_BLOCKS))
+    n_test = max(1, round(test_fraction * len(blocks)))
+    if n_test >= len(blocks):
+        raise ValueError(f"test_fraction={test_fraction} leaves no training block out of "
+                         f"{len(blocks)}.")
+    held_out = set(np.random.default_rng(random_state).choice(len(blocks), n_test,
+                                                              replace=False).tolist())
+    return tuple(concatenate_rows(X, [block for index, block in enumerate(blocks)
+                                      if (index in held_out) == testing])
+                 for testing in (False, True))
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils import Bunch
 
 from dimred._plugins import SearchPath, is_import_path, load_object
+from dimred.arrays._streams import affine_columns, column_statistics, is_streamed
 from dimred.datasets._burgers import make_burgers
 from dimred.datasets._burgers_periodic import make_periodic_burgers
 from dimred.datasets._cylinder import make_cylinder
@@ -170,9 +171,14 @@ def load_dataset(
         data.setdefault(key, None)
     _keep_first(data, "train", n_train)
     _keep_first(data, "test", n_test)
-    if scale01 or standardize:
+    if (scale01 or standardize) and is_streamed(data.X_train):
+        data.X_train, data.X_test = _scale_streamed(data.X_train, data.X_test, scale01)
+    elif scale01 or standardize:
         scaler = (MinMaxScaler() if scale01 else StandardScaler()).fit(data.X_train)
         data.X_train, data.X_test = scaler.transform(data.X_train), scaler.transform(data.X_test)
+    if binarize and is_streamed(data.X_train):
+        raise ValueError(f"binarize draws the whole of {source!r} at once, which is streamed "
+                         "from its file; binarize the data when writing the file.")
     if binarize:
         rng = np.random.default_rng(BINARIZE_SEED)
         data.X_test = _bernoulli(data.X_test, rng)
@@ -199,6 +205,19 @@ def resolve_file_options(source: str, options: dict, search_path: SearchPath) ->
         if arguments.get(key) is not None:
             arguments[key] = base / Path(arguments[key]).expanduser()
     return arguments
+
+
+def _scale_streamed(X_train, X_test, scale01: bool):
+    """scale01 or standardize for a training set streamed from a file: its statistics in
+    one pass, applied lazily to each block of both sets (a constant column is shifted,
+    not divided by zero, as scikit-learn's scalers do)."""
+    statistics = column_statistics(X_train)
+    if scale01:
+        shift, scale = statistics.minima, statistics.maxima - statistics.minima
+    else:
+        shift, scale = statistics.mean, np.sqrt(statistics.variance)
+    scale = np.where(scale > 10 * np.finfo(np.float64).eps, scale, 1.0)
+    return affine_columns(X_train, shift, scale), affine_columns(X_test, shift, scale)
 
 
 def _keep_first(data: Bunch, split: str, n: int | None) -> None:
