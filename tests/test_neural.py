@@ -49,7 +49,8 @@ def test_an_ae_that_learns_nothing_says_so(digits01):
     with pytest.warns(ConvergenceWarning, match="no better than predicting every row"):
         AE(n_components=2, **{**SMALL, "learning_rate": 1e-9}).fit(digits01 + 5.0)
     with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.filterwarnings("error", message=".*no better than predicting",
+                                category=ConvergenceWarning)
         AE(n_components=8, **{**SMALL, "max_epochs": 60}).fit(digits01)
 
 

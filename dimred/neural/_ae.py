@@ -95,7 +95,7 @@ class AE(NeuralReducer):
         activation="relu",
         output_activation=None,
         loss="mse",
-        max_epochs=100,
+        max_epochs=None,
         batch_size=128,
         learning_rate=1e-3,
         learning_rate_schedule="cosine",

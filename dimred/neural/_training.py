@@ -8,11 +8,14 @@ draw noise from the generator it is given.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
 
 from dimred.neural._batches import InMemoryRows, StreamedRows
@@ -70,6 +73,9 @@ def train(
         If an epoch's loss is NaN or infinite. ``network`` is then left as it was before
         that epoch, never with NaN weights.
     """
+    if config.max_epochs is None:
+        config = dataclasses.replace(
+            config, max_epochs=budgeted_epochs(rows.n_samples, config.batch_size))
     if optimizer is None:
         optimizer = torch.optim.AdamW(
             network.parameters(),
@@ -127,8 +133,53 @@ def train(
 
     if best_state is not None:
         network.load_state_dict(best_state)
+    elif len(result.loss_curve) == config.max_epochs:  # not stopped early on validation
+        check_converged(result.loss_curve, config)
     network.eval()
     return result
+
+
+#: With ``max_epochs=None``: at least this many optimizer updates ...
+MIN_UPDATES = 2000
+#: ... and at least this many epochs.
+MIN_EPOCHS = 100
+
+
+def budgeted_epochs(n_samples: int, batch_size: int) -> int:
+    """Epochs that give at least :data:`MIN_UPDATES` optimizer updates and
+    :data:`MIN_EPOCHS` epochs. Measured on the cylinder wake (192 snapshots, AE at
+    k = 2, seed 0): 200 updates end at a relative test error of 0.134, 1000 at 0.077
+    and 2000 at 0.065 (POD: 0.040)."""
+    updates_per_epoch = math.ceil(n_samples / batch_size)
+    return max(MIN_EPOCHS, math.ceil(MIN_UPDATES / updates_per_epoch))
+
+
+#: A loss still falling by more than this fraction over the last tenth of the epochs at
+#: the full learning rate is far from convergence.
+UNCONVERGED_DROP = 0.05
+
+
+def check_converged(loss_curve: list[float], config) -> None:
+    """Warn if the loss was still falling fast when the learning rate began to decay:
+    over the last tenth of the full-rate epochs it fell by more than
+    :data:`UNCONVERGED_DROP` of its value. Skipped for a loss that is not positive (a
+    continuous likelihood in nats) and for runs too short to judge."""
+    full_rate = config.max_epochs if config.learning_rate_schedule != "cosine" \
+        else int(_DECAY_START * config.max_epochs)
+    window = max(2, full_rate // 10)
+    if full_rate < 2 * window:
+        return
+    earlier = sum(loss_curve[full_rate - 2 * window : full_rate - window]) / window
+    later = sum(loss_curve[full_rate - window : full_rate]) / window
+    if later > 0 and (earlier - later) / later > UNCONVERGED_DROP:
+        warnings.warn(
+            f"training stopped far from convergence: over epochs {full_rate - window + 1} "
+            f"to {full_rate}, at the full learning rate, the loss still fell by "
+            f"{(earlier - later) / later:.0%}. Raise max_epochs (now {config.max_epochs}), "
+            "or leave it None to budget by optimizer updates.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
 
 
 @torch.no_grad()

@@ -112,7 +112,7 @@ feature_names_in_, device_
         beta=1.0,
         kl_warmup_epochs=0,
         dynamic_binarization=False,
-        max_epochs=100,
+        max_epochs=None,
         batch_size=128,
         learning_rate=1e-3,
         learning_rate_schedule="cosine",
