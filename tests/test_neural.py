@@ -262,3 +262,17 @@ def test_a_sigmoid_output_starts_at_the_datas_mean(digits01, architecture):
     logit = np.log(mean / (1 - mean))
     expected = logit if architecture == "mlp" else [logit.mean()]
     np.testing.assert_allclose(bias.detach().numpy(), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("Estimator", [AE, VAE])
+def test_bf16_training_reaches_float32s_loss(Estimator, digits01):
+    """Autocast to bfloat16 for the forward pass and the loss: a close loss, float32
+    weights and float32 codes."""
+    settings = {**SMALL, "max_epochs": 15}
+    single = Estimator(n_components=4, **settings).fit(digits01)
+    half = Estimator(n_components=4, precision="bf16", **settings).fit(digits01)
+    assert all(p.dtype == torch.float32 for p in half.network_.parameters())
+    assert half.transform(digits01).dtype == np.float32
+    assert half.loss_curve_[-1] < 0.8 * half.loss_curve_[0]
+    np.testing.assert_allclose(half.loss_curve_[-1], single.loss_curve_[-1], rtol=0.05)
+    assert half.loss_curve_ != single.loss_curve_  # it did change the arithmetic

@@ -106,6 +106,7 @@ class AE(NeuralReducer):
         tol=1e-4,
         random_state=None,
         device="auto",
+        precision="float32",
         warm_start=False,
         verbose=False,
     ):

@@ -124,6 +124,11 @@ SHARED = (
         results are identical on CPU."""),
     Option("device", "auto", [StrOptions({"auto", "cpu", "cuda"})], '{"auto", "cpu", "cuda"}',
            '``"auto"`` uses CUDA when present.'),
+    Option("precision", "float32", [StrOptions({"float32", "bf16"})], '{"float32", "bf16"}',
+           """
+        The training's arithmetic. ``"bf16"`` runs the forward pass and the loss under
+        ``torch.autocast`` to bfloat16 (on CPU and GPU); weights, gradients and the
+        optimizer stay float32, as do validation and inference.""", training=True),
     Option("warm_start", False, ["boolean"], "bool",
            "``fit`` continues from the current weights instead of starting afresh."),
     Option("verbose", False, ["verbose"], "bool", "Show a progress bar with the loss.",

@@ -97,7 +97,9 @@ def train(
         network.train()
         total = torch.zeros((), device=rows.device)
         for batch in rows.shuffled(generator):
-            loss = objective(network, batch, epoch_offset + epoch, generator)["loss"]
+            with torch.autocast(rows.device.type, dtype=torch.bfloat16,
+                                enabled=config.precision == "bf16"):
+                loss = objective(network, batch, epoch_offset + epoch, generator)["loss"]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -123,6 +123,7 @@ feature_names_in_, device_
         tol=1e-4,
         random_state=None,
         device="auto",
+        precision="float32",
         warm_start=False,
         verbose=False,
     ):
