@@ -41,7 +41,7 @@ def test_a_fit_cut_short_while_its_loss_falls_says_so(digits01):
         AE(n_components=8, max_epochs=30, learning_rate=1e-4, random_state=0).fit(digits01)
 
 
-@pytest.mark.slow  # 1000 epochs of 192 snapshots of 20 480 values: about 9 minutes
+@pytest.mark.slow  # the simulation (cached after its first 6 minutes), then 1000 epochs
 def test_the_default_ae_holds_the_cylinder_wake_in_two_units():
     """With defaults but n_components, the AE on the cylinder wake at k = 2 reaches a
     relative test error <= 0.08, half of the 0.134 that 100 epochs (200 updates) gave.
