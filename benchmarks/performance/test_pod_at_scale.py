@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_low_rank_file
 
 N_SAMPLES, N_FEATURES, RANK = 2**23, 256, 16
 ROWS_PER_WRITE = 2**18
@@ -38,28 +39,9 @@ print(json.dumps({"fit_seconds": seconds, "peak_rss_mb": peak_rss_mb,
 
 
 def scale_file() -> Path:
-    """The 8 GiB array, generated on first use: X = Z S B + noise + offset, row blocks
-    written through a memory map."""
-    folder = Path(os.environ.get("DIMRED_SCALE_DIR", Path.home() / ".cache/dimred/scale"))
-    path = folder / f"lowrank_{N_SAMPLES}x{N_FEATURES}_float32.npy"
-    if path.exists():
-        return path
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.npy")
-    rng = np.random.default_rng(0)
-    basis = rng.normal(size=(RANK, N_FEATURES)).astype(np.float32)
-    scales = np.logspace(1, -1, RANK).astype(np.float32)
-    X = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32,
-                                  shape=(N_SAMPLES, N_FEATURES))
-    for start in range(0, N_SAMPLES, ROWS_PER_WRITE):
-        rows = slice(start, start + ROWS_PER_WRITE)
-        latent = rng.standard_normal((ROWS_PER_WRITE, RANK), dtype=np.float32) * scales
-        noise = rng.standard_normal((ROWS_PER_WRITE, N_FEATURES), dtype=np.float32)
-        X[rows] = latent @ basis + 0.1 * noise + 100.0
-        X.flush()
-    del X
-    os.replace(partial, path)
-    return path
+    """The 8 GiB array: X = Z S B + noise + offset."""
+    return write_low_rank_file(N_SAMPLES, N_FEATURES, RANK, scales=np.logspace(1, -1, RANK),
+                               offset=100.0, rows_per_write=ROWS_PER_WRITE)
 
 
 def drop_from_page_cache(path: Path) -> None:

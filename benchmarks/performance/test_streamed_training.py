@@ -16,13 +16,13 @@ Run: ``python -m pytest benchmarks/performance/test_streamed_training.py -s``
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_low_rank_file
 
 N_FEATURES, RANK = 784, 32
 N_SAMPLES = 2_740_000  # 8.59 GB of float32
@@ -76,29 +76,9 @@ AE_SETTINGS = {"method": "AE", "n_components": 32, "hidden_layer_sizes": [512, 2
 
 
 def scale_file() -> Path:
-    """The 8.6 GB array, generated on first use: X = Z S B + noise, in [0, 1]-ish
-    values, row blocks written through a memory map."""
-    folder = Path(os.environ.get("DIMRED_SCALE_DIR", Path.home() / ".cache/dimred/scale"))
-    path = folder / f"lowrank_{N_SAMPLES}x{N_FEATURES}_float32.npy"
-    if path.exists():
-        return path
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.npy")
-    rng = np.random.default_rng(0)
-    basis = rng.normal(size=(RANK, N_FEATURES)).astype(np.float32) / np.sqrt(RANK)
-    scales = np.logspace(0, -1, RANK).astype(np.float32)
-    X = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32,
-                                  shape=(N_SAMPLES, N_FEATURES))
-    for start in range(0, N_SAMPLES, ROWS_PER_WRITE):
-        rows = slice(start, min(start + ROWS_PER_WRITE, N_SAMPLES))
-        n_rows = rows.stop - rows.start
-        latent = rng.standard_normal((n_rows, RANK), dtype=np.float32) * scales
-        noise = rng.standard_normal((n_rows, N_FEATURES), dtype=np.float32)
-        X[rows] = latent @ basis + 0.1 * noise
-        X.flush()
-    del X
-    os.replace(partial, path)
-    return path
+    """The 8.6 GB array: X = Z S B + noise, rank 32."""
+    return write_low_rank_file(N_SAMPLES, N_FEATURES, RANK, scales=np.logspace(0, -1, RANK),
+                               basis_scale=1 / np.sqrt(RANK), rows_per_write=ROWS_PER_WRITE)
 
 
 def measure(kind: str, path: Path, **settings) -> dict:
