@@ -6,8 +6,8 @@ costs in memory is set by the block size, not by the data. Blocks have fixed bou
 (every :func:`row_blocks` rows from the first), independent of how a dask array is
 chunked, so a memory-mapped file and a dask array over it are read in the same blocks
 and give identical results. A block of a dask array is computed by slicing it
-(``X[rows].compute()``): cheap over a file (``da.from_array`` of a memory map), but a
-chunk that is expensive to compute is computed again for each block it holds, so
+(``X[rows].compute()``): cheap over a file (:func:`dimred.arrays.dask_from_npy`), but
+a chunk that is expensive to compute is computed again for each block it holds, so
 persist such an array, or chunk it at about the block size, before streaming it.
 """
 
