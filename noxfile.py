@@ -88,7 +88,8 @@ def sklearn_range(session: nox.Session, sklearn: str) -> None:
 
 @nox.session(python="3.11")
 def peer_pythae(session: nox.Session) -> None:
-    """dimred's VAE beside pythae 0.1.2's on Burda's MNIST VAE
+    """dimred's VAE beside pythae 0.1.2's on MNIST, Burda's MLP (``--network mlp``) or
+    a convolutional VAE (``--network conv``), in alternating pairs (``--pairs``)
     (benchmarks/peers/pythae_vae.py).
     pythae is installed here only, never as a dependency of dimred."""
     session.install(*CONSTRAINTS, "-e", ".", "pythae==0.1.2")
