@@ -10,7 +10,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
-from dimred import AE, POD
+from dimred import AE, POD, VAE
 from dimred.datasets import load_dataset
 from dimred.neural._training import MIN_EPOCHS, MIN_UPDATES, budgeted_epochs
 
@@ -57,3 +57,14 @@ def test_the_default_ae_holds_the_cylinder_wake_in_two_units():
     assert relative_error(pod) == pytest.approx(0.040, abs=0.002)
     assert ae.n_iter_ == 1000
     assert relative_error(ae) <= 0.08
+
+
+def test_a_loss_that_crosses_zero_is_not_judged_by_its_relative_drop(digits01):
+    """A Gaussian VAE's loss (nats of a density) falls through zero: a relative drop
+    means nothing there, so the check stands aside."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*far from convergence",
+                                category=ConvergenceWarning)
+        model = VAE(n_components=8, hidden_layer_sizes=(256, 128), max_epochs=30,
+                    batch_size=64, learning_rate=2e-3, random_state=0).fit(digits01)
+    assert min(model.loss_curve_) < 0 < max(model.loss_curve_)

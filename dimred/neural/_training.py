@@ -164,12 +164,14 @@ UNCONVERGED_DROP = 0.05
 def check_converged(loss_curve: list[float], config) -> None:
     """Warn if the loss was still falling fast when the learning rate began to decay:
     over the last tenth of the full-rate epochs it fell by more than
-    :data:`UNCONVERGED_DROP` of its value. Skipped for a loss that is not positive (a
-    continuous likelihood in nats) and for runs too short to judge."""
+    :data:`UNCONVERGED_DROP` of its value. Skipped for a loss that is ever zero or
+    below (a continuous likelihood in nats) and for runs too short to judge."""
     full_rate = config.max_epochs if config.learning_rate_schedule != "cosine" \
         else int(_DECAY_START * config.max_epochs)
     window = max(2, full_rate // 10)
-    if full_rate < 2 * window:
+    # A loss that reaches zero or below (nats of a continuous density) has no scale to
+    # judge a relative drop by.
+    if full_rate < 2 * window or min(loss_curve[:full_rate]) <= 0:
         return
     earlier = sum(loss_curve[full_rate - 2 * window : full_rate - window]) / window
     later = sum(loss_curve[full_rate - window : full_rate]) / window
@@ -180,7 +182,7 @@ def check_converged(loss_curve: list[float], config) -> None:
             f"{(earlier - later) / later:.0%}. Raise max_epochs (now {config.max_epochs}), "
             "or leave it None to budget by optimizer updates.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=6,  # the caller of fit: past train, _train, fit and sklearn's wrapper
         )
 
 
