@@ -15,7 +15,7 @@ import pytest
 
 from dimred.benchmark import load_suite, run_suite
 from dimred.datasets import load_dataset
-from tests._suites import cell_runs
+from tests._suites import cell_runs, write_suite
 
 SUITE = """
 [suite]
@@ -62,9 +62,9 @@ def test_a_streamed_suite_measures_what_the_same_data_in_memory_measures(tmp_pat
     np.savez(tmp_path / "test.npz", X=X_test)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     for name, suffix in (("streamed", "npy"), ("in_memory", "npz")):
-        path = tmp_path / f"{name}.toml"
-        path.write_text(SUITE.format(name=name, train=f"train.{suffix}",
-                                     test=f"test.{suffix}", batch_size=128))
+        path = write_suite(tmp_path, SUITE.format(name=name, train=f"train.{suffix}",
+                                                  test=f"test.{suffix}", batch_size=128),
+                           name=f"{name}.toml")
         assert run_suite(load_suite(path), tracking_uri=uri, progress=False).ok
 
     streamed_data = load_dataset(f"file:{tmp_path / 'train.npy'}", test=tmp_path / "test.npy",
@@ -127,10 +127,9 @@ def test_a_suite_over_a_file_larger_than_its_memory_limit_completes(tmp_path, rn
     del X
     np.save(tmp_path / "test.npy", low_rank(rng, 20_000, n_features))
     assert (tmp_path / "train.npy").stat().st_size > limit
-    suite = tmp_path / "suite.toml"
-    suite.write_text(SUITE.format(name="larger", train="train.npy", test="test.npy",
-                                  batch_size=4096)
-                     .replace("max_epochs = 2", "max_epochs = 1\nlearning_rate = 0.01"))
+    suite = write_suite(tmp_path, SUITE.format(name="larger", train="train.npy",
+                                               test="test.npy", batch_size=4096)
+                        .replace("max_epochs = 2", "max_epochs = 1\nlearning_rate = 0.01"))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     completed = subprocess.run([sys.executable, "-c", LIMITED, str(suite), str(limit), uri],
                                capture_output=True, text=True, timeout=1800)

@@ -22,6 +22,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from dimred.arrays._dask_npy import dask_from_memmap
 from dimred.arrays._out_of_core import file_source, is_dask_array, is_out_of_core, read_rows_into
 
 #: Bytes of rows per block: small enough that a shuffle of blocks is close to a shuffle
@@ -31,6 +32,11 @@ BLOCK_BYTES = 2 * 2**20
 #: Bytes of rows per block in a pass in order (statistics, evaluation): past a few MB
 #: numpy runs at full rate, and a pass holds a few float64 copies of one block.
 STATISTICS_BLOCK_BYTES = 8 * 2**20
+
+#: A split into training and held-out rows of a streamed X takes whole blocks; at least
+#: this many, where X has the rows, so that the held-out share is close to the fraction
+#: asked for.
+SPLIT_BLOCKS = 100
 
 #: Groups read ahead of the one being used: double buffering (the group in use is
 #: processed while the next is read).
@@ -67,6 +73,13 @@ def row_blocks(n_rows: int, row_bytes: int, block_bytes: int = BLOCK_BYTES) -> l
     per_block = max(1, block_bytes // max(row_bytes, 1))
     bounds = [*range(0, n_rows, per_block), n_rows]
     return [slice(start, stop) for start, stop in pairwise(bounds)]
+
+
+def split_blocks(n_rows: int, row_bytes: int) -> list[slice]:
+    """The blocks a streamed X is split into training and held-out rows by: blocks of
+    :data:`BLOCK_BYTES`, or finer ones, :data:`SPLIT_BLOCKS` at least where X has the
+    rows."""
+    return row_blocks(n_rows, row_bytes, min(BLOCK_BYTES, n_rows * row_bytes // SPLIT_BLOCKS))
 
 
 def read_rows(X, rows: Sequence[slice], dtype=np.float32) -> np.ndarray:
@@ -157,15 +170,7 @@ class ColumnStatistics:
 def column_statistics(X, blocks: Sequence[slice] | None = None) -> ColumnStatistics:
     """Means, variances and range of the columns of ``X`` (of its rows in ``blocks``,
     all by default) in one pass over those rows (:func:`statistics_of` its blocks)."""
-    n_rows, n_features = X.shape
-    row_bytes = n_features * np.dtype(X.dtype).itemsize
-    if blocks is None:
-        blocks = row_blocks(n_rows, row_bytes, STATISTICS_BLOCK_BYTES)
-    if is_streamed(X):
-        return statistics_of(read_ahead(
-            X, _grouped(blocks, STATISTICS_BLOCK_BYTES // row_bytes), dtype=X.dtype),
-            n_features)
-    return statistics_of((X[block] for block in blocks), n_features)
+    return statistics_of(row_batches(X, blocks), X.shape[1])
 
 
 def statistics_of(blocks: Iterable[np.ndarray], n_features: int) -> ColumnStatistics:
@@ -208,14 +213,16 @@ class RunningStatistics:
                                 self.low, self.high)
 
 
-def row_batches(X, dtype=None) -> Iterator[np.ndarray]:
-    """The rows of ``X`` in order, as numpy blocks of about
-    :data:`STATISTICS_BLOCK_BYTES`: read ahead by a background thread for a streamed X,
-    views of it otherwise."""
+def row_batches(X, blocks: Sequence[slice] | None = None, dtype=None) -> Iterator[np.ndarray]:
+    """The rows of ``X`` in order (of its rows in ``blocks``, all by default), as numpy
+    arrays of about :data:`STATISTICS_BLOCK_BYTES`: read ahead by a background thread
+    for a streamed X, views of it otherwise."""
     row_bytes = X.shape[1] * np.dtype(X.dtype).itemsize
-    blocks = row_blocks(X.shape[0], row_bytes, STATISTICS_BLOCK_BYTES)
+    if blocks is None:
+        blocks = row_blocks(X.shape[0], row_bytes, STATISTICS_BLOCK_BYTES)
     if is_streamed(X):
-        yield from read_ahead(X, ([block] for block in blocks), dtype=dtype or X.dtype)
+        yield from read_ahead(X, _grouped(blocks, STATISTICS_BLOCK_BYTES // row_bytes),
+                              dtype=dtype or X.dtype)
     else:
         yield from (X[block] for block in blocks)
 
@@ -240,8 +247,6 @@ def as_dask(X):
     if is_dask_array(X):
         return X
     import dask.array as da
-
-    from dimred.arrays._dask_npy import dask_from_memmap
 
     chunks = (max(1, CHUNK_BYTES // max(X.shape[1] * X.dtype.itemsize, 1)), X.shape[1])
     if file_source(X) is not None:

@@ -10,7 +10,7 @@ import scipy.io
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.utils import Bunch
 
-from dimred.arrays._streams import BLOCK_BYTES, concatenate_rows, is_streamed, row_blocks
+from dimred.arrays._streams import concatenate_rows, is_streamed, split_blocks
 
 SUFFIXES = (".npy", ".npz", ".csv", ".parquet", ".mat")
 
@@ -132,18 +132,11 @@ def _read(path: Path, key: str | None,
     return held[key], extracted
 
 
-#: A held-out split of a memory-mapped file draws whole blocks, at least this many where
-#: the file has the rows, so that the test share is close to the fraction asked for.
-SPLIT_BLOCKS = 100
-
-
 def held_out_blocks(X, test_fraction: float, random_state: int):
     """Training and test rows of the memory-mapped ``X``: a random ``test_fraction`` of
     its blocks of consecutive rows held out, each side a dask array that reads its
     blocks from the file when computed, so that neither is ever copied whole."""
-    row_bytes = X.shape[1] * X.dtype.itemsize
-    blocks = row_blocks(X.shape[0], row_bytes,
-                        min(BLOCK_BYTES, X.shape[0] * row_bytes // SPLIT_BLOCKS))
+    blocks = split_blocks(X.shape[0], X.shape[1] * X.dtype.itemsize)
     n_test = max(1, round(test_fraction * len(blocks)))
     if n_test >= len(blocks):
         raise ValueError(f"test_fraction={test_fraction} leaves no training block out of "

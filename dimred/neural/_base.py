@@ -396,4 +396,3 @@ class NeuralReducer(PicklesWeights, ReducerMixin, BaseEstimator, metaclass=ABCMe
 
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
-

@@ -20,16 +20,12 @@ from dimred.arrays._streams import (
     read_ahead,
     read_rows,
     row_blocks,
+    split_blocks,
 )
 
 #: Bytes of rows shuffled together when streaming: the blocks of one buffer are mixed
 #: row by row, so each minibatch draws from this many bytes' worth of random blocks.
 BUFFER_BYTES = 64 * 2**20
-
-
-#: A split of a streamed X holds out whole blocks; at least this many, where the data
-#: has the rows, so that the held-out share is close to the fraction asked for.
-SPLIT_BLOCKS = 100
 
 
 class InMemoryRows:
@@ -75,8 +71,7 @@ class StreamedRows:
         self.X, self.blocks, self.batch_size, self.device = X, list(blocks), batch_size, device
         self.n_samples = sum(block.stop - block.start for block in self.blocks)
         rows_per_block = max(block.stop - block.start for block in self.blocks)
-        row_bytes = X.shape[1] * np.dtype(np.float32).itemsize
-        self.blocks_per_buffer = max(1, BUFFER_BYTES // (rows_per_block * row_bytes))
+        self.blocks_per_buffer = max(1, BUFFER_BYTES // (rows_per_block * _row_bytes(X)))
 
     @classmethod
     def of(cls, X, batch_size: int, device: torch.device) -> StreamedRows:
@@ -112,17 +107,14 @@ class StreamedRows:
             yield torch.from_numpy(rows).to(self.device, non_blocking=True)
 
 
-def blocks_of(X, block_bytes: int = BLOCK_BYTES) -> list[slice]:
+def blocks_of(X) -> list[slice]:
     """The fixed blocks a streamed ``X`` is shuffled by."""
-    return row_blocks(X.shape[0], X.shape[1] * np.dtype(np.float32).itemsize, block_bytes)
+    return row_blocks(X.shape[0], _row_bytes(X), BLOCK_BYTES)
 
 
-def split_blocks(X) -> list[slice]:
-    """The blocks a streamed ``X`` is split into training and validation by: the
-    shuffling blocks, or finer ones, :data:`SPLIT_BLOCKS` at least where X has the
-    rows."""
-    row_bytes = X.shape[1] * np.dtype(np.float32).itemsize
-    return blocks_of(X, min(BLOCK_BYTES, X.shape[0] * row_bytes // SPLIT_BLOCKS))
+def _row_bytes(X) -> int:
+    """Bytes of a row of ``X`` as it is trained on: float32."""
+    return X.shape[1] * np.dtype(np.float32).itemsize
 
 
 def rows_of(X, batch_size: int, device: torch.device) -> InMemoryRows | StreamedRows:
@@ -136,8 +128,8 @@ def rows_of(X, batch_size: int, device: torch.device) -> InMemoryRows | Streamed
 def split(X, fraction: float, generator: torch.Generator, batch_size: int,
           device: torch.device) -> tuple[InMemoryRows | StreamedRows, ...]:
     """Training and validation rows: a random ``fraction`` of the rows held out, or of
-    the blocks (:func:`split_blocks`) of a streamed ``X``."""
-    units = split_blocks(X) if is_streamed(X) else None
+    the blocks (:func:`dimred.arrays._streams.split_blocks`) of a streamed ``X``."""
+    units = split_blocks(X.shape[0], _row_bytes(X)) if is_streamed(X) else None
     n_units = X.shape[0] if units is None else len(units)
     n_validation = max(1, round(fraction * n_units))
     if n_validation >= n_units:

@@ -175,7 +175,7 @@ def check_converged(loss_curve: list[float], config) -> None:
         return
     earlier = sum(loss_curve[full_rate - 2 * window : full_rate - window]) / window
     later = sum(loss_curve[full_rate - window : full_rate]) / window
-    if later > 0 and (earlier - later) / later > UNCONVERGED_DROP:
+    if (earlier - later) / later > UNCONVERGED_DROP:
         warnings.warn(
             f"training stopped far from convergence: over epochs {full_rate - window + 1} "
             f"to {full_rate}, at the full learning rate, the loss still fell by "
