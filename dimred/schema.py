@@ -116,7 +116,7 @@ class Tag(_Name):
     MODEL_URI = ("dimred.model_uri", "", "the fitted estimator as an MLflow model")
     TUNED = ("dimred.tuned", "", "the parameters tuning chose, as JSON, on a tuned cell")
     TRIAL = ("dimred.trial", "", "a tuning trial's number within its cell")
-    TRIAL_OF = ("dimred.trial_of", "", "config hash of the tuned cell a trial belongs to")
+    TRIAL_OF = ("dimred.trial_of", "", "a trial's Optuna study: config hash of the tuning cell")
     DEVICE = ("dimred.device", "", "torch device of a neural method")
     WORKER = ("dimred.worker", "", "Dask worker address")
     THREADS = ("dimred.threads", "", "torch / BLAS threads")

@@ -166,10 +166,37 @@ def test_kill_9_mid_tuning_then_resume_redoes_no_completed_trial(suite_folder):
     assert len(trials) == len(set(trials)) == 6
 
 
-@pytest.mark.slow  # two real processes
-def test_two_processes_on_one_tuned_suite_run_each_trial_once(suite_folder):
+def test_seeds_that_share_their_tuning_run_its_trials_once(suite_folder):
     suite = write_suite(suite_folder, SUITE.format(n_trials=3).replace(
-        "seeds = [0]", "seeds = [0, 1, 2]"))
+        "seeds = [0]", "seeds = [0, 1, 2]").replace('pruner = "none"',
+                                                   'pruner = "none"\nper_seed = false'))
+    uri = f"sqlite:///{suite_folder / 'mlflow.db'}"
+    assert run_suite(load_suite(suite), tracking_uri=uri, progress=False).ok
+    fits = [call["rows"] for call in _calls(suite_folder) if call["call"] == "fit"
+            and call["rows"] != 64]
+    # Three trials for the three seeds together, then one refit per seed.
+    assert fits == [160] * 3 + [200] * 3
+    cells = cell_runs(uri, "tuned")
+    assert sorted(cell.data.params["seed"] for cell in cells) == ["0", "1", "2"]
+    assert len({cell.data.tags[Tag.TUNED] for cell in cells}) == 1
+    trials = _trial_runs(uri)
+    assert len(trials) == 3 and len({run.data.tags[Tag.TRIAL_OF] for run in trials}) == 1
+
+
+def test_per_seed_must_be_a_boolean(suite_folder):
+    suite = write_suite(suite_folder, SUITE.format(n_trials=3).replace(
+        'pruner = "none"', 'pruner = "none"\nper_seed = "no"'))
+    with pytest.raises(SuiteError, match="per_seed must be true or false"):
+        load_suite(suite)
+
+
+@pytest.mark.slow  # two real processes
+@pytest.mark.parametrize(("per_seed", "n_studies"), [("true", 3), ("false", 1)])
+def test_two_processes_on_one_tuned_suite_run_each_trial_once(suite_folder, per_seed,
+                                                              n_studies):
+    suite = write_suite(suite_folder, SUITE.format(n_trials=3).replace(
+        "seeds = [0]", "seeds = [0, 1, 2]").replace(
+        'pruner = "none"', f'pruner = "none"\nper_seed = {per_seed}'))
     uri = f"sqlite:///{suite_folder / 'mlflow.db'}"
     command = [sys.executable, "-m", "dimred.cli", "bench", str(suite), "--tracking-uri", uri,
                "--no-progress"]
@@ -179,9 +206,9 @@ def test_two_processes_on_one_tuned_suite_run_each_trial_once(suite_folder):
                for _ in range(2)]
     assert [bench.wait(timeout=300) for bench in benches] == [0, 0]
     calls = _calls(suite_folder)
-    assert sum(call["call"] == "fit" and call["rows"] == 160 for call in calls) == 3 * 3
-    assert _completed(f"sqlite:///{suite_folder / 'optuna.db'}") == 3 * 3
-    assert len(_trial_runs(uri)) == 3 * 3
+    assert sum(call["call"] == "fit" and call["rows"] == 160 for call in calls) == 3 * n_studies
+    assert _completed(f"sqlite:///{suite_folder / 'optuna.db'}") == 3 * n_studies
+    assert len(_trial_runs(uri)) == 3 * n_studies
     assert {run.info.status for run in cell_runs(uri, "tuned")} == {"FINISHED"}
 
 

@@ -8,6 +8,7 @@ store and one dataset cache per data folder.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import tempfile
@@ -172,7 +173,7 @@ def _tune(cell: Cell, data: Bunch, estimator, tracker: SuiteTracker) -> TuningRe
             run = tracker.client.create_run(
                 tracker.experiment_id, run_name=f"{cell.run_name}/trial={number}",
                 tags={Tag.KIND: TRIAL_KIND, Tag.SUITE_CELL: cell.run_name,
-                      Tag.TRIAL_OF: cell.config_hash, Tag.TRIAL: str(number),
+                      Tag.TRIAL_OF: cell.study_name, Tag.TRIAL: str(number),
                       **process_tags()})
             tracker.client.log_batch(
                 run.info.run_id, metrics=metrics[:BATCH_LIMIT],
@@ -180,8 +181,11 @@ def _tune(cell: Cell, data: Bunch, estimator, tracker: SuiteTracker) -> TuningRe
             tracker.client.set_terminated(run.info.run_id,
                                           "FINISHED" if state == "COMPLETE" else "KILLED")
 
-    tuned = tune(estimator, data, cell.search, cell.tuning, study_name=cell.config_hash,
-                 storage=storage_url(tracker.uri), seed=cell.seed, log_trial=log_trial)
+    # Shared across seeds, the trials run as the first seed's cell would run them.
+    trial_estimator = (estimator if cell.tuning_seed == cell.seed else
+                       dataclasses.replace(cell, seed=cell.tuning_seed).build_estimator())
+    tuned = tune(trial_estimator, data, cell.search, cell.tuning, study_name=cell.study_name,
+                 storage=storage_url(tracker.uri), seed=cell.tuning_seed, log_trial=log_trial)
     estimator.set_params(**tuned.params)
     return tuned
 

@@ -32,6 +32,7 @@ in the ``python_path`` folders (relative to the suite file), then the installed 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import re
@@ -92,6 +93,18 @@ class Cell:
         if "random_state" in estimator.get_params():
             settings["random_state"] = self.seed
         return estimator.set_params(**settings)
+
+    @property
+    def tuning_seed(self) -> int:
+        """The seed the trials run at: the cell's own, or with ``per_seed = false`` the
+        suite's first, shared by every seed's cell."""
+        return self.tuning.get("seed", self.seed) if self.tuning else self.seed
+
+    @property
+    def study_name(self) -> str:
+        """The Optuna study of this cell's trials: the config hash of the cell that
+        tunes, which is this one unless the trials are shared across seeds."""
+        return dataclasses.replace(self, seed=self.tuning_seed).config_hash
 
     @property
     def config_hash(self) -> str:
@@ -200,6 +213,8 @@ def load_suite(path: str | Path) -> Suite:
     if "tuning" in header or any(spec["search"] is not None for spec in methods.values()):
         with where.refusing("suite.tuning"):
             tuning = check_tuning(header.get("tuning", {}))
+        if tuning.pop("per_seed", True) is False:
+            tuning["seed"] = seeds[0]  # the trials' seed, shared by every seed's cell
         for label, spec in methods.items():
             if tuning["sampler"] == "grid" and spec["search"] is not None:
                 with where.refusing(f"methods.{label}.search"):

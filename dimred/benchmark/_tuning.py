@@ -18,15 +18,23 @@ A suite declares the budget once and each method its space::
 Trials live in Optuna's storage beside the MLflow store (``optuna.db``), one study per
 cell, so that a cell resumed after its process died redoes no completed trial. Each
 trial is also an MLflow run (``dimred.kind = trial``) tagged with its cell.
+
+``per_seed = false`` tunes once per dataset, method and latent size instead: the trials
+run at the suite's first seed, in one study that every seed's cell shares, and each seed
+refits the chosen parameters. Cells of one study may run at once (two invocations, Dask
+workers): a trial starts only while fewer than ``n_trials`` live or finished trials
+precede it, so the study holds exactly ``n_trials``, and a cell whose study is full
+waits for the last trials to end. A trial whose process died is failed and replaced.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,12 +43,19 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import Bunch
 
+from dimred.benchmark._environment import process_alive, process_tags
 from dimred.benchmark._evaluation import relative_error
 from dimred.datasets import validation_split
+from dimred.schema import Tag
 
 #: Keys of ``[suite.tuning]`` and their defaults.
 TUNING_DEFAULTS = {"n_trials": 16, "sampler": "tpe", "pruner": "median",
                    "validation_fraction": 0.2}
+#: Optional keys, absent unless set (so that the cells of older suites keep their hashes).
+TUNING_OPTIONAL = {"per_seed"}
+#: How often a waiting cell looks at its study again, s; Optuna's trial heartbeat, s, and
+#: the silence after which another host's trial counts as dead.
+POLL_SECONDS, HEARTBEAT_SECONDS, GRACE_SECONDS = 2.0, 30, 120
 SAMPLERS, PRUNERS = ("tpe", "random", "grid"), ("median", "none")
 
 
@@ -48,10 +63,14 @@ def check_tuning(table: Any) -> dict[str, Any]:
     """``[suite.tuning]`` with its defaults, or a ``(key, message)`` ValueError."""
     if not isinstance(table, dict):
         raise ValueError("tuning", "suite.tuning must be a table")
-    for key in set(table) - set(TUNING_DEFAULTS):
+    for key in set(table) - set(TUNING_DEFAULTS) - TUNING_OPTIONAL:
         raise ValueError(key, f"unknown key suite.tuning.{key}; expected one of "
-                              f"{sorted(TUNING_DEFAULTS)}")
+                              f"{sorted(set(TUNING_DEFAULTS) | TUNING_OPTIONAL)}")
     tuning = {**TUNING_DEFAULTS, **table}
+    if not isinstance(tuning.get("per_seed", True), bool):
+        raise ValueError("per_seed", "suite.tuning.per_seed must be true or false")
+    if tuning.get("per_seed") is True:
+        del tuning["per_seed"]  # the default
     n_trials = tuning["n_trials"]
     if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
         raise ValueError("n_trials", f"suite.tuning.n_trials must be an int ≥ 1, got {n_trials!r}")
@@ -198,13 +217,22 @@ def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: 
     }[tuning["sampler"]]()
     pruner = (optuna.pruners.MedianPruner(n_warmup_steps=5) if tuning["pruner"] == "median"
               else optuna.pruners.NopPruner())
-    storage = optuna.storages.RDBStorage(storage)
+    with _stable_enough():
+        storage = optuna.storages.RDBStorage(storage, heartbeat_interval=HEARTBEAT_SECONDS,
+                                             grace_period=GRACE_SECONDS)
     study = optuna.create_study(study_name=study_name, storage=storage, sampler=sampler,
                                 pruner=pruner, direction="minimize", load_if_exists=True)
-    _fail_abandoned(study, storage)
     per_epoch = "epoch_callback" in inspect.signature(estimator.fit).parameters
+    n_trials = tuning["n_trials"]
+    tries = surplus = 0
 
     def objective(trial) -> float:
+        for name, value in process_tags().items():
+            trial.set_user_attr(name, value)
+        nonlocal surplus
+        if _live_before(study, trial.number) >= n_trials:
+            surplus += 1
+            raise _Surplus  # a rival started the last trial first
         params = suggest(trial, space)
         model = clone(estimator).set_params(**params)
         curve: list[float] = []
@@ -235,15 +263,22 @@ def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: 
         log_trial(trial.number, params, value, "COMPLETE", curve, seconds)
         return value
 
-    done = _finished(study)
-    remaining = tuning["n_trials"] - len(done)
-    if remaining > 0:
-        study.optimize(objective, n_trials=remaining, catch=(FloatingPointError,))
+    while tries - surplus < n_trials:  # bounds a study whose every trial errors
+        _fail_dead(study, storage)
+        finished, running = len(_finished(study)), len(_running(study))
+        if finished >= n_trials:
+            break
+        if finished + running >= n_trials:
+            time.sleep(POLL_SECONDS)  # the last trials are a rival's: wait for them
+            continue
+        # One trial at a time, so that the count is read again before each.
+        study.optimize(objective, n_trials=1, catch=(FloatingPointError, _Surplus))
+        tries += 1
     done = _finished(study)
     complete = [t for t in done if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
         raise RuntimeError(f"tuning found no trial that completed in {len(done)} tries")
-    best = min(complete, key=lambda t: t.value)
+    best = min(complete, key=lambda t: (t.value, t.number))
     params = {name: (space[name]["choices"][value] if "choices" in space[name] else value)
               for name, value in best.params.items()}
     if "best_epochs" in best.user_attrs:
@@ -254,6 +289,10 @@ def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: 
     return TuningResult(params, len(complete), pruned, seconds)
 
 
+class _Surplus(Exception):
+    """A trial beyond the budget, started by a race with another cell: it fails unrun."""
+
+
 def _finished(study) -> list:
     import optuna
 
@@ -261,14 +300,42 @@ def _finished(study) -> list:
     return study.get_trials(deepcopy=False, states=states)
 
 
-def _fail_abandoned(study, storage) -> None:
-    """Close trials left RUNNING by a process that died: the cell's claim guarantees that
-    no live process tunes it besides this one."""
+@contextlib.contextmanager
+def _stable_enough() -> Iterator[None]:
+    """Optuna's heartbeat has been marked experimental since 2.9 (2021), unchanged."""
     import optuna
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
+
+
+def _running(study) -> list:
+    import optuna
+
+    return study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+
+
+def _live_before(study, number: int) -> int:
+    """Trials numbered below ``number`` that are finished or still running."""
+    import optuna
+
+    failed = (optuna.trial.TrialState.FAIL, optuna.trial.TrialState.WAITING)
+    return sum(t.number < number and t.state not in failed
+               for t in study.get_trials(deepcopy=False))
+
+
+def _fail_dead(study, storage) -> None:
+    """Fail the RUNNING trials of processes known to be dead: at once on this host (by
+    pid and start time), through Optuna's heartbeat elsewhere."""
+    import optuna
+
+    with _stable_enough():
+        optuna.storages.fail_stale_trials(study)
     study_id = storage.get_study_id_from_name(study.study_name)
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
-        storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
-
-
+    for trial in _running(study):
+        attrs = trial.user_attrs
+        if process_alive(attrs.get(Tag.HOST), attrs.get(Tag.PID),
+                         attrs.get(Tag.PROCESS_START)) is False:
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+            storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)

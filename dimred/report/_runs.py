@@ -59,16 +59,18 @@ def load_runs(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
 
 def load_trials(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
     """The finished tuning trials of ``experiments``: one row each, with the cell's
-    ``dataset``, ``method``, ``n_components`` and ``seed`` (from its run name), the
-    trial number, its validation error (NaN if pruned) and its fit seconds."""
+    ``dataset``, ``method``, ``n_components`` and ``seed`` (from its run name), its
+    ``study`` (the trials of one tuning, shared by every seed's cell when the suite
+    tunes once per latent size), the trial number, its validation error (NaN if pruned)
+    and its fit seconds."""
     client = mlflow.MlflowClient(tracking_uri)
     frames = [_search(tracking_uri, experiment.experiment_id, TRIAL_KIND)
               for name in experiments
               if (experiment := client.get_experiment_by_name(name)) is not None]
     runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if runs.empty:
-        return pd.DataFrame(columns=["dataset", "method", "n_components", "seed", "trial",
-                                     "value", "seconds"])
+        return pd.DataFrame(columns=["dataset", "method", "n_components", "seed", "study",
+                                     "trial", "value", "seconds"])
     runs = runs[runs.status == "FINISHED"]
     cells = runs[f"tags.{Tag.SUITE_CELL}"].str.extract(
         r"^(?P<dataset>.+)/(?P<method>[^/]+)/k=(?P<n_components>\d+)/seed=(?P<seed>-?\d+)$")
@@ -76,6 +78,7 @@ def load_trials(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
         **{column: cells[column] for column in ("dataset", "method")},
         "n_components": pd.to_numeric(cells.n_components),
         "seed": pd.to_numeric(cells.seed),
+        "study": runs[f"tags.{Tag.TRIAL_OF}"],
         "trial": pd.to_numeric(runs[f"tags.{Tag.TRIAL}"]),
         "value": pd.to_numeric(runs.get(f"metrics.{Metric.VALIDATION_RELATIVE_ERROR}"),
                                errors="coerce"),

@@ -29,12 +29,13 @@ def expected_best(values, n: int) -> float:
 
 def expected_best_curves(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Per method: the expected best validation error after n = 1..N trials and the
-    expected seconds they take, averaged over the method's tuned cells (each cell, a
-    latent size and seed, has its own trials). Pruned trials count in the time only."""
+    expected seconds they take, averaged over the method's studies (each tuning: a latent
+    size and seed, or a latent size whose seeds share their trials). Pruned trials count
+    in the time only."""
     curves = {}
     for method, rows in trials.groupby("method"):
         per_cell = []
-        for _, cell in rows.groupby(["n_components", "seed"]):
+        for _, cell in rows.groupby("study"):
             values = cell.value.dropna().to_numpy()
             if len(values) == 0:
                 continue
