@@ -239,7 +239,8 @@ def _mlflow_dataset(X, name: str):
 def _log_result(cell: Cell, data: Bunch, estimator, result: CellResult,
                 tracker: SuiteTracker, run_id: str) -> None:
     with tracker.errors():
-        tracker.log_values(run_id, result.metrics, result.curves, result.tags)
+        tracker.log_values(run_id, result.metrics, result.curves, result.tags,
+                           step=cell.n_components)
         for name, figure in result.figures.items():
             mlflow.log_figure(figure, f"figures/{name}")
         with tempfile.TemporaryDirectory() as folder:

@@ -222,11 +222,16 @@ its invocation's run id."""
         return run.info.run_id
 
     def log_values(self, run_id: str, metrics: dict[str, float],
-                   curves: dict[str, list[float]], tags: dict[str, str]) -> None:
-        """Metrics, step metrics (one value per epoch) and tags in as few calls as MLflow
-        allows (1000 values each), not one call per value or per kind."""
+                   curves: dict[str, list[float]], tags: dict[str, str], *,
+                   step: int = 0) -> None:
+        """Metrics at ``step``, step metrics (one value per epoch) and tags in as few
+        calls as MLflow allows (1000 values each), not one call per value or per kind.
+
+        A cell logs its metrics at its latent size as the step, so that MLflow's line
+        charts, with the runs grouped by method, draw each measure against k."""
         now = int(time.time() * 1000)
-        values = [Metric(name, value, timestamp=now, step=0) for name, value in metrics.items()]
+        values = [Metric(name, value, timestamp=now, step=step)
+                  for name, value in metrics.items()]
         values += [
             Metric(name, value, timestamp=now, step=step)
             for name, points in curves.items()
