@@ -222,8 +222,10 @@ def _ui(args: argparse.Namespace) -> int:
             print(f"dimred ui: the MLflow server exited with status {server.returncode} "
                   "before it answered.", file=sys.stderr)
             return 2
-        print(f"MLflow UI over {args.tracking_uri}: http://127.0.0.1:{args.port}{path} "
-              "(Ctrl-C stops)", flush=True)
+        url = f"http://127.0.0.1:{args.port}{path}"
+        print(f"MLflow UI over {args.tracking_uri}: {url} (Ctrl-C stops)\n"
+              f"  its charts, each measure against k: "
+              f"{url.replace('compareRunsMode=TABLE', 'compareRunsMode=CHART')}", flush=True)
         return server.wait()
     except KeyboardInterrupt:
         return 0

@@ -4,6 +4,7 @@ port and store handling."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -16,7 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from dimred.benchmark import load_suite, run_suite
 from dimred.cli import main
-from tests._suites import TINY, write_suite
+from tests._suites import TINY, cell_runs, write_suite
 from tests.conftest import free_port
 
 _HEAVY = ("torch", "mlflow", "sklearn", "dask")
@@ -123,3 +124,21 @@ def test_a_dry_run_read_by_head_ends_without_a_traceback(tmp_path):
                           timeout=120, cwd=tmp_path)
     assert done.stdout.startswith("[ to run] digits/")
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+def test_the_views_charts_draw_what_the_cells_log_against_k(small_store):
+    client = MlflowClient(small_store)
+    experiment = client.get_experiment_by_name("tiny")
+    state = json.loads(experiment.tags["mlflow.sharedViewState.dimred-comparison"])
+    cell, = cell_runs(small_store, "tiny")
+    # Grouped by names the cells carry, charted by metrics they log, each at step k.
+    assert [key["groupByData"] for key in state["groupBy"]["groupByKeys"]] == [
+        "dataset", "method"]
+    assert {key["groupByData"] for key in state["groupBy"]["groupByKeys"]} <= set(
+        cell.data.params)
+    charts = [chart for chart in state["compareRunCharts"] if chart["type"] == "LINE"]
+    assert {chart["metricKey"] for chart in charts} >= {"test_relative_error", "test_mse"}
+    for chart in charts:
+        assert chart["xAxisKey"] == "step"
+        history = client.get_metric_history(cell.info.run_id, chart["metricKey"])
+        assert [point.step for point in history] == [int(cell.data.params["n_components"])]

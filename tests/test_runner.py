@@ -232,3 +232,44 @@ def test_an_unreachable_tracking_server_is_reported_not_swallowed(tmp_path, caps
     assert main(["bench", str(write_suite(tmp_path)), "--tracking-uri", uri]) == 2
     err = capsys.readouterr().err
     assert f"tracking store {uri} failed" in err and "run the same command again" in err
+
+
+GRIDS = '''
+import numpy as np
+from sklearn.utils import Bunch
+
+
+def line():
+    rng = np.random.default_rng(0)
+    return Bunch(X_train=rng.random((48, 12), dtype=np.float32),
+                 X_test=rng.random((16, 12), dtype=np.float32), field_shape=(1, 12))
+
+
+def plane():
+    rng = np.random.default_rng(1)
+    return Bunch(X_train=rng.random((48, 32), dtype=np.float32),
+                 X_test=rng.random((16, 32), dtype=np.float32), field_shape=(2, 4, 4))
+'''
+
+
+def test_a_conv_method_takes_each_datasets_grid(tmp_path):
+    (tmp_path / "grids.py").write_text(GRIDS)
+    suite = write_suite(tmp_path, """
+[suite]
+name = "grids"
+latent_sizes = [2]
+[datasets.line]
+source = "grids:line"
+[datasets.plane]
+source = "grids:plane"
+[methods.AE]
+architecture = "conv"
+conv_channels = [4]
+hidden_layer_sizes = [8]
+max_epochs = 2
+""")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert run_suite(load_suite(suite), tracking_uri=uri, progress=False).ok
+    shapes = {run.data.params["dataset"]: run.data.params["input_shape"]
+              for run in cell_runs(uri, "grids")}
+    assert shapes == {"line": "(1, 12)", "plane": "(2, 4, 4)"}

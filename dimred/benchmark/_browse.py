@@ -1,13 +1,17 @@
 """The MLflow UI's first view of a suite: its cell runs as a table, with the columns a
-comparison needs.
+comparison needs, and charts of each measure against k, one line per method.
 
 MLflow 3 opens an experiment on its GenAI overview, shows nested runs under one
-collapsed parent row (dimred's cell runs are therefore not nested), and picks three
-attribute columns. Two experiment tags, which
-the UI reads, change that: ``mlflow.experimentKind`` selects its model-training view,
-and a shared view state (the UI's own "share" mechanism: a JSON tag named
+collapsed parent row (dimred's cell runs are therefore not nested), picks three
+attribute columns, and charts the first 10 runs' metrics as bars. Two experiment tags,
+which the UI reads, change that: ``mlflow.experimentKind`` selects its model-training
+view, and a shared view state (the UI's own "share" mechanism: a JSON tag named
 ``mlflow.sharedViewState.<key>``, opened by ``?viewStateShareKey=<key>``) filters the
-table to the cell runs and chooses its columns.
+runs to the cells, chooses the table's columns, groups the runs by dataset and method
+(mean over seeds), and opens the charts on line charts whose steps are the latent sizes
+(a cell logs its metrics at step k). The field names are those of MLflow's
+``ExperimentPageUIState`` and ``RunsChartsLineCardConfig`` (its JavaScript), checked
+against MLflow 3.x in a real browser.
 """
 
 from __future__ import annotations
@@ -29,6 +33,23 @@ _VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
 VIEW_PARAMS = (Param.METHOD, Param.DATASET, Param.N_COMPONENTS, Param.SEED)
 VIEW_METRICS = (Metric.TEST_MSE, Metric.TEST_RELATIVE_ERROR, Metric.TEST_ELBO,
                 Metric.FIT_SECONDS)
+#: The charts, each against k, on a log scale where the measure spans decades.
+CHARTS = ((Metric.TEST_RELATIVE_ERROR, "log"), (Metric.TEST_MSE, "log"),
+          (Metric.TEST_ELBO, "linear"), (Metric.FIT_SECONDS, "log"))
+#: One line per dataset and method: the mean over its seeds.
+GROUP_BY = (Param.DATASET, Param.METHOD)
+_SECTION = "dimred-against-k"
+
+
+def _line_chart(metric: str, scale: str) -> dict:
+    return {
+        "uuid": f"dimred-{metric}", "type": "LINE", "metricSectionId": _SECTION,
+        "displayName": f"{metric} against k (mean over seeds)", "metricKey": metric,
+        "selectedMetricKeys": [metric], "xAxisKey": "step", "useGlobalXaxisKey": False,
+        "scaleType": scale, "xAxisScaleType": "log", "displayPoints": True,
+        "lineSmoothness": 0, "useGlobalLineSmoothing": False, "runsCountToCompare": 100,
+        "deleted": False, "isGenerated": False,
+    }
 
 
 def view_tags() -> dict[str, str]:
@@ -41,6 +62,17 @@ def view_tags() -> dict[str, str]:
         "orderByAsc": True,
         "selectedColumns": columns,
         "columnOrder": ["attributes.`Run Name`", *columns],
+        "groupBy": {"aggregateFunction": "average",
+                    "groupByKeys": [{"mode": "param", "groupByData": name}
+                                    for name in GROUP_BY]},
+        "useGroupedValuesInCharts": True,
+        "runsHiddenMode": "SHOW_ALL",
+        "compareRunCharts": [_line_chart(metric, scale) for metric, scale in CHARTS],
+        "compareRunSections": [{"uuid": _SECTION, "name": "against k", "display": True,
+                                "isReordered": False, "deleted": False,
+                                "isGenerated": False}],
+        "isAccordionReordered": True,  # our section first, MLflow's own after it
+        "hideEmptyCharts": True,
     }
     return {EXPERIMENT_KIND[0]: EXPERIMENT_KIND[1], _VIEW_TAG: json.dumps(state)}
 

@@ -111,7 +111,7 @@ def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, pro
     """
     start = time.perf_counter()
     _memory.settle()
-    estimator = cell.build_estimator()
+    estimator = _on_grid(cell.build_estimator(), data)
     if shows_progress(estimator):
         estimator.set_params(verbose=progress)  # the inner training bar
     run_id, claim = tracker.claim_cell(
@@ -182,12 +182,23 @@ def _tune(cell: Cell, data: Bunch, estimator, tracker: SuiteTracker) -> TuningRe
                                           "FINISHED" if state == "COMPLETE" else "KILLED")
 
     # Shared across seeds, the trials run as the first seed's cell would run them.
-    trial_estimator = (estimator if cell.tuning_seed == cell.seed else
-                       dataclasses.replace(cell, seed=cell.tuning_seed).build_estimator())
+    trial_estimator = (estimator if cell.tuning_seed == cell.seed else _on_grid(
+        dataclasses.replace(cell, seed=cell.tuning_seed).build_estimator(), data))
     tuned = tune(trial_estimator, data, cell.search, cell.tuning, study_name=cell.study_name,
                  storage=storage_url(tracker.uri), seed=cell.tuning_seed, log_trial=log_trial)
     estimator.set_params(**tuned.params)
     return tuned
+
+
+def _on_grid(estimator, data: Bunch):
+    """A convolutional network that the suite left without an ``input_shape`` takes the
+    dataset's grid (``field_shape``): one method table serves Burgers' 1 × 256 cells and
+    the cylinder's 2 × 80 × 160 nodes."""
+    params = estimator.get_params()
+    if (params.get("architecture") == "conv" and params.get("input_shape", ()) is None
+            and data.get("field_shape") is not None):
+        estimator.set_params(input_shape=tuple(data.field_shape))
+    return estimator
 
 
 #: Outcome of a cell whose claim lost, by what the store held.
