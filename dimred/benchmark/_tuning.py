@@ -227,9 +227,9 @@ def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: 
     tries = surplus = 0
 
     def objective(trial) -> float:
-        for name, value in process_tags().items():
-            trial.set_user_attr(name, value)
         nonlocal surplus
+        for name, value in process_tags().items():  # so that a rival can tell it is alive
+            trial.set_user_attr(name, value)
         if _live_before(study, trial.number) >= n_trials:
             surplus += 1
             raise _Surplus  # a rival started the last trial first
