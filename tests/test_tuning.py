@@ -15,6 +15,7 @@ import optuna
 import pytest
 
 from dimred.benchmark import SuiteError, load_suite, run_suite
+from dimred.report import write_report
 from dimred.schema import TRIAL_KIND, Metric, Tag
 from tests._suites import cell_runs, write_suite
 
@@ -181,6 +182,10 @@ def test_seeds_that_share_their_tuning_run_its_trials_once(suite_folder):
     assert len({cell.data.tags[Tag.TUNED] for cell in cells}) == 1
     trials = _trial_runs(uri)
     assert len(trials) == 3 and len({run.data.tags[Tag.TRIAL_OF] for run in trials}) == 1
+    # The report counts one study, not one per seed, and draws what it bought.
+    report = write_report(uri, ["tuned"], suite_folder / "report").read_text()
+    assert "averaged over the method's studies (spy: 1)" in report
+    assert (suite_folder / "report" / "marked_tuning.png").is_file()
 
 
 def test_per_seed_must_be_a_boolean(suite_folder):

@@ -221,10 +221,14 @@ def _tuning_section(trials: pd.DataFrame, dataset: str, colours: dict,
     """For tuned methods: the expected best validation error after n trials."""
     if trials.empty:
         return []
-    lines = ["Tuning: each tuned cell ran its trials on the training set (fitted without its "
+    n_studies = trials.groupby("method").study.nunique()
+    lines = ["Tuning: each study (a latent size and seed, or a latent size whose seeds share "
+             "their trials) ran its trials on the training set (fitted without its "
              "validation split, scored on it); the figure is the expected best validation "
              "error after n of them (Dodge et al. 2019), from the trials run, averaged over "
-             "the method's cells.", ""]
+             "the method's studies ("
+             + ", ".join(f"{method}: {count}" for method, count in n_studies.items()) + ").",
+             ""]
     return lines + _figure(tuning_figure(trials, dataset, colours), out,
                            f"{dataset}_tuning.png", f"{dataset}: expected best validation "
                            "error against trials and tuning time")
