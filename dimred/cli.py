@@ -63,8 +63,9 @@ def _parser() -> argparse.ArgumentParser:
         "~/.cache/dimred, where missing MNIST files are downloaded)",
     )
     bench.add_argument(
-        "--only", metavar="GLOB",
-        help="run only cells whose run name (dataset/method/k=8/seed=0) matches GLOB",
+        "--only", metavar="GLOB", action="append",
+        help="run only cells whose run name (dataset/method/k=8/seed=0) matches GLOB; "
+        "repeat it for several",
     )
     bench.add_argument(
         "--scheduler", metavar="ADDRESS|local[:N]",

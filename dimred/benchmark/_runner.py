@@ -14,6 +14,7 @@ import fnmatch
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -74,7 +75,7 @@ def run_suite(
     tracking_uri: str | None = None,
     experiment: str | None = None,
     data_home: str | Path | None = None,
-    only: str | None = None,
+    only: str | Sequence[str] | None = None,
     dry_run: bool = False,
     progress: bool = True,
     scheduler: str | None = None,
@@ -93,8 +94,9 @@ def run_suite(
         Experiment name; None uses the suite's name.
     data_home : str or Path, default=None
         Folder holding ``mnist/``, ``fashion_mnist/``, ... (see ``get_data_home``).
-    only : str, default=None
-        Glob over run names (``dataset/method/k=8/seed=0``) selecting the cells to run.
+    only : str or list of str, default=None
+        Globs over run names (``dataset/method/k=8/seed=0``): a cell runs when any
+        matches.
     dry_run : bool, default=False
         List the cells and whether each is done; run and change nothing.
     progress : bool, default=True
@@ -138,12 +140,14 @@ def _run(suite, tracking_uri, experiment, data_home, only, dry_run, progress, sc
     widths = {label: datasets(options, suite.search_path).X_train.shape[1]
               for label, options in suite.datasets.items()}
     every_cell = suite.cells(widths)
+    patterns = [only] if isinstance(only, str) else list(only or ["*"])
     cells = [cell for cell in every_cell
-             if only is None or fnmatch.fnmatchcase(cell.run_name, only)]
+             if any(fnmatch.fnmatchcase(cell.run_name, pattern) for pattern in patterns)]
     if not cells:
         examples = ", ".join(cell.run_name for cell in every_cell[:3])
-        raise SuiteError(f"--only {only!r} matches none of the suite's {len(every_cell)} "
-                         f"cells (run names look like {examples}); nothing was run.")
+        raise SuiteError(f"--only {' '.join(map(repr, patterns))} matches none of the "
+                         f"suite's {len(every_cell)} cells (run names look like {examples}); "
+                         "nothing was run.")
     tracker = tracker_for(tracking_uri or mlflow.get_tracking_uri(), experiment or suite.name)
     _memory.settle()  # the one full collection, before the cells: see _memory.settle
     summary = SuiteSummary()
@@ -161,7 +165,7 @@ def _run(suite, tracking_uri, experiment, data_home, only, dry_run, progress, sc
     summary.parent_run_id = tracker.start_parent(
         f"{suite.name} {started}",
         tags={**environment_tags(), **process_tags(), Tag.SUITE: suite.name},
-        params={"suite": str(suite.path), "n_cells": len(cells), "only": only or "*",
+        params={"suite": str(suite.path), "n_cells": len(cells), "only": " ".join(patterns),
                 "scheduler": scheduler or "in-process"},
     )
     to_run = []
