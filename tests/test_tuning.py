@@ -182,6 +182,7 @@ def test_seeds_that_share_their_tuning_run_its_trials_once(suite_folder):
     assert len({cell.data.tags[Tag.TUNED] for cell in cells}) == 1
     trials = _trial_runs(uri)
     assert len(trials) == 3 and len({run.data.tags[Tag.TRIAL_OF] for run in trials}) == 1
+    assert {run.data.tags[Tag.SUITE_CELL] for run in trials} == {"marked/spy/k=2/seed=0"}
     # The report counts one study, not one per seed, and draws what it bought.
     report = write_report(uri, ["tuned"], suite_folder / "report").read_text()
     assert "averaged over the method's studies (spy: 1)" in report
@@ -214,6 +215,8 @@ def test_two_processes_on_one_tuned_suite_run_each_trial_once(suite_folder, per_
     assert sum(call["call"] == "fit" and call["rows"] == 160 for call in calls) == 3 * n_studies
     assert _completed(f"sqlite:///{suite_folder / 'optuna.db'}") == 3 * n_studies
     assert len(_trial_runs(uri)) == 3 * n_studies
+    # Whichever cell ran a trial, it is named after the cell of the seed that tunes.
+    assert len({run.data.tags[Tag.SUITE_CELL] for run in _trial_runs(uri)}) == n_studies
     assert {run.info.status for run in cell_runs(uri, "tuned")} == {"FINISHED"}
 
 

@@ -159,7 +159,9 @@ def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, pro
 
 def _tune(cell: Cell, data: Bunch, estimator, tracker: SuiteTracker) -> TuningResult:
     """Tune ``estimator`` for ``cell`` (its remaining trials), each trial an MLflow run
-    of its own, and set the chosen parameters on it."""
+    of its own, and set the chosen parameters on it. Shared across seeds, the trials run
+    as the first seed's cell would run them, and are named after that cell."""
+    tuning_cell = dataclasses.replace(cell, seed=cell.tuning_seed)
 
     def log_trial(number: int, params: dict, value: float, state: str,
                   curve: list[float], seconds: float) -> None:
@@ -171,8 +173,8 @@ def _tune(cell: Cell, data: Bunch, estimator, tracker: SuiteTracker) -> TuningRe
             metrics.append(LoggedMetric(Metric.VALIDATION_RELATIVE_ERROR, value, now, 0))
         with tracker.errors():
             run = tracker.client.create_run(
-                tracker.experiment_id, run_name=f"{cell.run_name}/trial={number}",
-                tags={Tag.KIND: TRIAL_KIND, Tag.SUITE_CELL: cell.run_name,
+                tracker.experiment_id, run_name=f"{tuning_cell.run_name}/trial={number}",
+                tags={Tag.KIND: TRIAL_KIND, Tag.SUITE_CELL: tuning_cell.run_name,
                       Tag.TRIAL_OF: cell.study_name, Tag.TRIAL: str(number),
                       **process_tags()})
             tracker.client.log_batch(
@@ -181,9 +183,8 @@ def _tune(cell: Cell, data: Bunch, estimator, tracker: SuiteTracker) -> TuningRe
             tracker.client.set_terminated(run.info.run_id,
                                           "FINISHED" if state == "COMPLETE" else "KILLED")
 
-    # Shared across seeds, the trials run as the first seed's cell would run them.
-    trial_estimator = (estimator if cell.tuning_seed == cell.seed else _on_grid(
-        dataclasses.replace(cell, seed=cell.tuning_seed).build_estimator(), data))
+    trial_estimator = (estimator if tuning_cell == cell else
+                       _on_grid(tuning_cell.build_estimator(), data))
     tuned = tune(trial_estimator, data, cell.search, cell.tuning, study_name=cell.study_name,
                  storage=storage_url(tracker.uri), seed=cell.tuning_seed, log_trial=log_trial)
     estimator.set_params(**tuned.params)
