@@ -163,3 +163,14 @@ def test_anchors_appear_beside_runs_on_the_full_mnist_split():
            "(2006) | 13.87 ± 0.13 | mnist/PCA, 2 seed(s) |" in lines
     assert any(line.startswith("| VAE z = 50") and "no run" in line for line in lines)
     assert _anchors(runs[runs[Param.DATASET_SOURCE] == "digits"]) == []
+
+
+def test_a_cell_killed_then_run_again_to_the_end_is_not_listed_as_unfinished():
+    from dimred.report._report import _failures
+
+    runs = pd.DataFrame({
+        "dataset": ["d", "d", "d"], "method": ["AE", "AE", "AE"], "n_components": [2, 2, 3],
+        "seed": [0, 0, 0], "status": ["KILLED", "FINISHED", "KILLED"], "error": [None] * 3})
+    lines = _failures(runs)
+    assert "| d/AE/k=3/seed=0 | KILLED |  |" in lines
+    assert not any("k=2" in line for line in lines)

@@ -37,6 +37,12 @@ def test_a_method_beats_another_only_beyond_the_noise():
     assert beats(_per_seed([0.1, 0.1]), _per_seed([0.2, 0.2]))
     # One shared seed has no noise estimate: no verdict.
     assert not beats(_per_seed([0.1]), _per_seed([0.9]))
+    # POD and PCA: the same subspace by two float routes, 7e-10 apart on every seed
+    # (the scientific suite's cylinder at k = 2). Round-off is no verdict; 1e-5 is.
+    pod = _per_seed([0.0401002358051642] * 3)
+    assert not beats(pod - 7e-10, pod) and not beats(pod, pod - 7e-10)
+    assert unbeaten({"POD": pod, "PCA": pod - 7e-10}) == {"POD", "PCA"}
+    assert beats(pod - 1e-5, pod)
     assert unbeaten({"a": a, "worse": clearly_worse, "noisy": within_noise}) == {"a", "noisy"}
 
 

@@ -57,13 +57,16 @@ def write_report(tracking_uri: str, experiments: list[str] | None, out: str | Pa
     finished = runs[runs.status == "FINISHED"]
     n_failed = int((runs.status == "FAILED").sum())
     n_unfinished = int(runs.status.isin(["RUNNING", "KILLED"]).sum())
+    n_retried = len(runs) - len(finished) - len(_never_finished(runs))
     colours = _plots.method_colours(runs.method.dropna().unique())
     lines = [
         f"# dimred report: {', '.join(experiments)}",
         "",
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `dimred report` from "
         f"`{tracking_uri}`: {len(runs)} cell runs, {len(finished)} finished, "
-        f"{n_failed} failed, {n_unfinished} running or killed. Values are the mean over "
+        f"{n_failed} failed, {n_unfinished} running or killed"
+        + (f" ({n_retried} of these cells were run again and finished)" if n_retried else "")
+        + ". Values are the mean over "
         "seeds ± the half-width of its 95% Student-t interval (the mean alone for one "
         "seed); a blank is a metric the method does not have, or a cell that did not "
         "finish.",
@@ -291,8 +294,16 @@ def _figure(figure, out: Path, name: str, alt: str) -> list[str]:
     return [f"![{alt}]({name})", ""]
 
 
-def _failures(runs: pd.DataFrame) -> list[str]:
+def _never_finished(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs that did not finish, less those whose cell a later run finished."""
+    cell = [Param.DATASET, Param.METHOD, Param.N_COMPONENTS, Param.SEED]
+    done = set(runs[runs.status == "FINISHED"][cell].itertuples(index=False, name=None))
     failed = runs[runs.status != "FINISHED"]
+    return failed[[key not in done for key in failed[cell].itertuples(index=False, name=None)]]
+
+
+def _failures(runs: pd.DataFrame) -> list[str]:
+    failed = _never_finished(runs)
     if failed.empty:
         return []
     lines = ["## Cells that did not finish", "", "| cell | status | error |", "|---|---|---|"]
