@@ -20,8 +20,8 @@ from dimred.schema import Metric, Param
 SIGNIFICANCE = 0.05
 #: Coverage of the intervals shown beside every mean.
 COVERAGE = 0.95
-#: Relative differences below this are round-off, not a result: POD and PCA reach the
-#: same subspace by two float routes and differ by ~1e-8 of the error, on every seed.
+#: Relative differences below this are round-off, not a result: two linear methods that
+#: reach the same subspace by two float routes differ by ~1e-8 of the error on every seed.
 RESOLUTION = 1e-6
 
 
