@@ -8,7 +8,6 @@ store and one dataset cache per data folder.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import tempfile
@@ -161,7 +160,7 @@ def _tune(cell: Cell, data: Bunch, estimator, tracker: SuiteTracker) -> TuningRe
     """Tune ``estimator`` for ``cell`` (its remaining trials), each trial an MLflow run
     of its own, and set the chosen parameters on it. Shared across seeds, the trials run
     as the first seed's cell would run them, and are named after that cell."""
-    tuning_cell = dataclasses.replace(cell, seed=cell.tuning_seed)
+    tuning_cell = cell.tuning_cell
 
     def log_trial(number: int, params: dict, value: float, state: str,
                   curve: list[float], seconds: float) -> None:
@@ -183,10 +182,10 @@ def _tune(cell: Cell, data: Bunch, estimator, tracker: SuiteTracker) -> TuningRe
             tracker.client.set_terminated(run.info.run_id,
                                           "FINISHED" if state == "COMPLETE" else "KILLED")
 
-    trial_estimator = (estimator if tuning_cell == cell else
+    trial_estimator = (estimator if tuning_cell is cell else
                        _on_grid(tuning_cell.build_estimator(), data))
     tuned = tune(trial_estimator, data, cell.search, cell.tuning, study_name=cell.study_name,
-                 storage=storage_url(tracker.uri), seed=cell.tuning_seed, log_trial=log_trial)
+                 storage=storage_url(tracker.uri), seed=tuning_cell.seed, log_trial=log_trial)
     estimator.set_params(**tuned.params)
     return tuned
 

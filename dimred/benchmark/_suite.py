@@ -95,16 +95,16 @@ class Cell:
         return estimator.set_params(**settings)
 
     @property
-    def tuning_seed(self) -> int:
-        """The seed the trials run at: the cell's own, or with ``per_seed = false`` the
-        suite's first, shared by every seed's cell."""
-        return self.tuning.get("seed", self.seed) if self.tuning else self.seed
+    def tuning_cell(self) -> Cell:
+        """The cell whose trials this one uses: itself, or with ``per_seed = false`` the
+        same cell at the suite's first seed, shared by every seed's cell."""
+        seed = self.tuning.get("seed", self.seed) if self.tuning else self.seed
+        return self if seed == self.seed else dataclasses.replace(self, seed=seed)
 
     @property
     def study_name(self) -> str:
-        """The Optuna study of this cell's trials: the config hash of the cell that
-        tunes, which is this one unless the trials are shared across seeds."""
-        return dataclasses.replace(self, seed=self.tuning_seed).config_hash
+        """The Optuna study of this cell's trials: the tuning cell's config hash."""
+        return self.tuning_cell.config_hash
 
     @property
     def config_hash(self) -> str:
@@ -213,8 +213,10 @@ def load_suite(path: str | Path) -> Suite:
     if "tuning" in header or any(spec["search"] is not None for spec in methods.values()):
         with where.refusing("suite.tuning"):
             tuning = check_tuning(header.get("tuning", {}))
+        # Out of the cells' hashes either way: per_seed = true is the default, and false
+        # is the trials' seed, shared by every seed's cell.
         if tuning.pop("per_seed", True) is False:
-            tuning["seed"] = seeds[0]  # the trials' seed, shared by every seed's cell
+            tuning["seed"] = seeds[0]
         for label, spec in methods.items():
             if tuning["sampler"] == "grid" and spec["search"] is not None:
                 with where.refusing(f"methods.{label}.search"):

@@ -69,8 +69,6 @@ def check_tuning(table: Any) -> dict[str, Any]:
     tuning = {**TUNING_DEFAULTS, **table}
     if not isinstance(tuning.get("per_seed", True), bool):
         raise ValueError("per_seed", "suite.tuning.per_seed must be true or false")
-    if tuning.get("per_seed") is True:
-        del tuning["per_seed"]  # the default
     n_trials = tuning["n_trials"]
     if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
         raise ValueError("n_trials", f"suite.tuning.n_trials must be an int ≥ 1, got {n_trials!r}")
