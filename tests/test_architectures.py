@@ -66,7 +66,8 @@ def test_circular_padding_makes_the_code_follow_a_rotation(waves):
     # commutes with the rotation, which zero padding breaks at the edges.
     model = AE(n_components=4, architecture="conv", input_shape=(1, 64), padding="circular",
                conv_channels=(8, 16), max_epochs=2, random_state=0).fit(waves)
-    first = model.network_.encoder.module[:3]  # unflatten, conv, activation
+    # After the standardisation (encoder[0]): unflatten, conv, activation.
+    first = model.network_.encoder[1].module[:3]
     x = torch.as_tensor(waves[:5])
     with torch.no_grad():
         rolled = first(torch.roll(x, 2, dims=1))

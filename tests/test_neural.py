@@ -245,6 +245,28 @@ def test_the_cross_entropy_trains_an_ae_on_data_in_the_unit_interval(digits01):
 
 
 @pytest.mark.parametrize("architecture", ["mlp", "conv"])
+@pytest.mark.parametrize("Estimator", [AE, VAE])
+def test_a_fit_does_not_depend_on_the_datas_origin_and_unit(Estimator, architecture,
+                                                              digits01):
+    """The built-in networks work in standardised units: data moved far from the origin
+    and rescaled (Burgers' velocity is 3.8 +/- 1.7; a pressure in Pa is 1e5 +/- 10)
+    trains to the same codes, and decodes to the same rows in its own units."""
+    # One epoch: over more, Adam's epsilon, fixed in the gradient's units, weighs on
+    # the AE's smallest gradients differently when its squared error is 64x larger.
+    settings = {**SMALL, "max_epochs": 1, "architecture": architecture,
+                "input_shape": (1, 8, 8)}
+    # Powers of two: the moved data is exact in float32, so only the rounding of the
+    # standardisation separates the two fits.
+    moved = 64.0 + 8.0 * digits01
+    plain = Estimator(n_components=3, **settings).fit(digits01)
+    shifted = Estimator(n_components=3, **settings).fit(moved)
+    codes = plain.transform(digits01)
+    np.testing.assert_allclose(shifted.transform(moved), codes, atol=1e-4 * np.abs(codes).max())
+    np.testing.assert_allclose(shifted.inverse_transform(codes),
+                               64.0 + 8.0 * plain.inverse_transform(codes), atol=1e-3)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
 def test_a_sigmoid_output_starts_at_the_datas_mean(digits01, architecture):
     """The output bias starts at the logit of the mean (per pixel, or per channel for a
     convolution), so that the first epoch starts near the mean predictor, far from the

@@ -27,7 +27,12 @@ from dimred.neural import _options
 from dimred.neural._batches import rows_of, split
 from dimred.neural._pickling import PicklesWeights
 from dimred.neural._training import Rows, train
-from dimred.neural.networks import build_network, check_architecture, check_widths
+from dimred.neural.networks import (
+    build_network,
+    check_architecture,
+    check_widths,
+    set_data_units,
+)
 
 #: Rows per forward pass at inference: bounds memory, whatever the size of X.
 INFERENCE_BATCH = 4096
@@ -336,7 +341,10 @@ class NeuralReducer(PicklesWeights, ReducerMixin, BaseEstimator, metaclass=ABCMe
             activation=self.activation, output_activation=self._decoder_output_activation(),
             input_shape=getattr(self, "input_shape_", None),
             conv_channels=self.conv_channels, padding=self.padding, encoder=self.encoder,
-            decoder=self.decoder, scalars=self._learned_scalars(), generator=seeded)
+            decoder=self.decoder, scalars=self._learned_scalars(),
+            linear_output=self._decoder_output_activation() == "identity"
+            and self._bernoulli_setting() is None,
+            generator=seeded)
         return network.to(self._device())
 
     def _new_network(self, rows: Rows, statistics: ColumnStatistics,
@@ -346,6 +354,7 @@ class NeuralReducer(PicklesWeights, ReducerMixin, BaseEstimator, metaclass=ABCMe
             check_widths(network, rows.first(2), self.n_components,
                          self._n_encoder_outputs * self.n_components,
                          self._encoder_outputs_are)
+        set_data_units(network, statistics.mean, statistics.variance)
         self._initialise(network, statistics)
         return network
 

@@ -64,7 +64,12 @@ SHARED = (
     Option("architecture", "mlp", [StrOptions(set(ARCHITECTURES))], '{"mlp", "conv"}', """
         ``"mlp"``: fully connected. ``"conv"``: for data on a grid, strided
         convolutions (kernel 3, stride 2, one per ``conv_channels`` entry) down to the
-        dense layers, mirrored by upsampling convolutions in the decoder."""),
+        dense layers, mirrored by upsampling convolutions in the decoder. Either works in
+        standardised units: the encoder takes ``(x - mean) / s``, with the training
+        rows' column means and ``s`` the root of their mean column variance, and a
+        decoder of the data's values (not of logits or a sigmoid) gives
+        ``mean + s * output``. So a fit does not depend on the data's origin and unit,
+        and raw simulation fields (a velocity of 3.8 +/- 1.7) need no scaling first."""),
     Option("input_shape", None, ["array-like", None], "tuple of int", """
         The grid of a row, ``(channels, length)`` or ``(channels, height, width)``; a
         row of X is that array flattened in C order. Required for ``"conv"``; its size
@@ -78,7 +83,8 @@ SHARED = (
         Your own encoder, given with ``decoder``, replacing the built-in architecture.
         It maps a batch ``(batch, n_features)`` to ``(batch, n_components)`` (the VAE's
         to ``2 * n_components``: mean, then log-variance). Each fit trains a copy; wrong
-        output widths are refused with a ValueError at fit."""),
+        output widths are refused with a ValueError at fit. Your modules see the rows
+        as they are (no standardisation)."""),
     Option("decoder", None, [torch.nn.Module, None], "torch.nn.Module",
            "Your own decoder, given with ``encoder``: ``(batch, n_components)`` back to "
            "``(batch, n_features)``."),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import torch
 
+from dimred.neural.networks import weights_in_data_units
+
 
 class PicklesWeights:
     """Mixin of :class:`dimred.neural._base.NeuralReducer`: ``__getstate__`` and
@@ -34,5 +36,6 @@ class PicklesWeights:
         if weights is not None:
             self.device_ = "cpu" if not torch.cuda.is_available() else self.device_
             network = self._build_network(self.n_features_in_, torch.Generator())
-            network.load_state_dict({name: torch.from_numpy(w) for name, w in weights.items()})
+            weights = {name: torch.from_numpy(w) for name, w in weights.items()}
+            network.load_state_dict(weights_in_data_units(network, weights))
             self.network_ = network.to(self.device_).eval()

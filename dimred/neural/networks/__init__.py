@@ -22,7 +22,10 @@ from dimred.neural.networks._layers import (
     ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
     add_scalars,
+    in_data_units,
+    set_data_units,
     start_output_at_the_mean,
+    weights_in_data_units,
 )
 from dimred.neural.networks._mlp import AutoencoderNetwork
 from dimred.neural.networks._user import UserNetwork, check_widths
@@ -74,10 +77,16 @@ def build_network(*, n_features: int, n_components: int, n_outputs: int,
                   output_activation: str, input_shape: tuple[int, ...] | None,
                   conv_channels: Sequence[int], padding: str, encoder: nn.Module | None,
                   decoder: nn.Module | None, scalars: Sequence[str] = (),
-                  generator: torch.Generator) -> nn.Module:
+                  linear_output: bool = False, generator: torch.Generator) -> nn.Module:
     """A new network: the user's ``encoder`` and ``decoder`` when given, else the
     built-in ``architecture``, with weights drawn from ``generator``; ``scalars`` names
     the learned scalars the objective adds (each starts at 0).
+
+    A built-in network works in standardised units (:func:`in_data_units`): its encoder
+    centres and scales the rows, and with ``linear_output`` (a decoder of the data's
+    values, not of logits) its decoder maps back, once
+    :func:`set_data_units` has set the units from the training data. The user's modules
+    see the rows as they are.
 
     ``n_outputs`` is the encoder's output width (``n_components`` for a code, twice that
     for a mean and a log-variance); the decoder always takes ``n_components``.
@@ -92,8 +101,9 @@ def build_network(*, n_features: int, n_components: int, n_outputs: int,
                                          **common)
     else:
         network = AutoencoderNetwork(n_features, n_components, n_outputs, **common)
-    return add_scalars(network, scalars)
+    return add_scalars(in_data_units(network, n_features, linear_output=linear_output), scalars)
 
 
 __all__ = ["ACTIVATIONS", "ARCHITECTURES", "OUTPUT_ACTIVATIONS", "PADDINGS",
-           "build_network", "check_architecture", "check_widths", "start_output_at_the_mean"]
+           "build_network", "check_architecture", "check_widths", "set_data_units",
+           "start_output_at_the_mean", "weights_in_data_units"]
