@@ -27,12 +27,7 @@ from dimred.neural import _options
 from dimred.neural._batches import rows_of, split
 from dimred.neural._pickling import PicklesWeights
 from dimred.neural._training import Rows, train
-from dimred.neural.networks import (
-    build_network,
-    check_architecture,
-    check_widths,
-    set_data_units,
-)
+from dimred.neural.networks import build_network, check_architecture, check_widths, set_data_units
 
 #: Rows per forward pass at inference: bounds memory, whatever the size of X.
 INFERENCE_BATCH = 4096
@@ -123,15 +118,9 @@ class NeuralReducer(PicklesWeights, ReducerMixin, BaseEstimator, metaclass=ABCMe
         statistics = self._statistics(training)
         if validation is not None:
             self._statistics(validation)
-        self._train(
-            training,
-            statistics,
-            _options.training_config(self),
-            generator,
-            restart=not continuing,
-            X_validation=validation,
-            epoch_callback=epoch_callback,
-        )
+        self._train(training, statistics, _options.training_config(self), generator,
+                    restart=not continuing, X_validation=validation,
+                    epoch_callback=epoch_callback)
         self._check_learned(statistics)
         return self
 
@@ -334,17 +323,16 @@ class NeuralReducer(PicklesWeights, ReducerMixin, BaseEstimator, metaclass=ABCMe
 
     def _build_network(self, n_features: int, generator: torch.Generator) -> torch.nn.Module:
         seeded = torch.Generator().manual_seed(generator.initial_seed())
+        output = self._decoder_output_activation()
         network = build_network(
             n_features=n_features, n_components=self.n_components,
             n_outputs=self._n_encoder_outputs * self.n_components,
             architecture=self.architecture, hidden_layer_sizes=self._hidden_sizes(),
-            activation=self.activation, output_activation=self._decoder_output_activation(),
+            activation=self.activation, output_activation=output,
             input_shape=getattr(self, "input_shape_", None),
             conv_channels=self.conv_channels, padding=self.padding, encoder=self.encoder,
-            decoder=self.decoder, scalars=self._learned_scalars(),
-            linear_output=self._decoder_output_activation() == "identity"
-            and self._bernoulli_setting() is None,
-            generator=seeded)
+            decoder=self.decoder, scalars=self._learned_scalars(), generator=seeded,
+            linear_output=output == "identity" and self._bernoulli_setting() is None)
         return network.to(self._device())
 
     def _new_network(self, rows: Rows, statistics: ColumnStatistics,
