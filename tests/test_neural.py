@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from dimred import AE, VAE
 from dimred.arrays._streams import column_statistics
+from dimred.neural.networks._layers import Standardise
 
 SMALL = {"hidden_layer_sizes": (16,), "max_epochs": 5, "random_state": 0}
 
@@ -264,6 +265,16 @@ def test_a_fit_does_not_depend_on_the_datas_origin_and_unit(Estimator, architect
     np.testing.assert_allclose(shifted.transform(moved), codes, atol=1e-4 * np.abs(codes).max())
     np.testing.assert_allclose(shifted.inverse_transform(codes),
                                64.0 + 8.0 * plain.inverse_transform(codes), atol=1e-3)
+
+
+@pytest.mark.parametrize("settings", [{"output_activation": "sigmoid"}, {"loss": "bce"}])
+def test_a_decoder_of_probabilities_takes_the_data_as_it_is(settings, digits01):
+    """Data in [0, 1] has fixed units: a sigmoid or logit decoder's network has no
+    standardisation; a linear one has it on both ends."""
+    model = AE(n_components=2, **SMALL, **settings).fit(digits01)
+    assert not [m for m in model.network_.modules() if isinstance(m, Standardise)]
+    linear = AE(n_components=2, **SMALL).fit(digits01)
+    assert len([m for m in linear.network_.modules() if isinstance(m, Standardise)]) == 2
 
 
 @pytest.mark.parametrize("architecture", ["mlp", "conv"])

@@ -64,12 +64,14 @@ SHARED = (
     Option("architecture", "mlp", [StrOptions(set(ARCHITECTURES))], '{"mlp", "conv"}', """
         ``"mlp"``: fully connected. ``"conv"``: for data on a grid, strided
         convolutions (kernel 3, stride 2, one per ``conv_channels`` entry) down to the
-        dense layers, mirrored by upsampling convolutions in the decoder. Either works in
-        standardised units: the encoder takes ``(x - mean) / s``, with the training
-        rows' column means and ``s`` the root of their mean column variance, and a
-        decoder of the data's values (not of logits or a sigmoid) gives
-        ``mean + s * output``. So a fit does not depend on the data's origin and unit,
-        and raw simulation fields (a velocity of 3.8 +/- 1.7) need no scaling first."""),
+        dense layers, mirrored by upsampling convolutions in the decoder. With a decoder
+        of the data's values (a linear output; not a sigmoid, not logits), either works
+        in standardised units: the encoder takes ``(x - mean) / s``, with the training
+        rows' column means and ``s`` the root of their mean column variance, and the
+        decoder gives ``mean + s * output``. So such a fit does not depend on the
+        data's origin and unit, and raw simulation fields (a velocity of 3.8 +/- 1.7)
+        need no scaling first. Data for a decoder of probabilities lies in [0, 1] and
+        is taken as it is."""),
     Option("input_shape", None, ["array-like", None], "tuple of int", """
         The grid of a row, ``(channels, length)`` or ``(channels, height, width)``; a
         row of X is that array flattened in C order. Required for ``"conv"``; its size

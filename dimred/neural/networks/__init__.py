@@ -82,9 +82,9 @@ def build_network(*, n_features: int, n_components: int, n_outputs: int,
     built-in ``architecture``, with weights drawn from ``generator``; ``scalars`` names
     the learned scalars the objective adds (each starts at 0).
 
-    A built-in network works in standardised units (:func:`in_data_units`): its encoder
-    centres and scales the rows, and with ``linear_output`` (a decoder of the data's
-    values, not of logits) its decoder maps back, once
+    A built-in network with ``linear_output`` (a decoder of the data's values, not of
+    probabilities or logits) works in standardised units (:func:`in_data_units`): its
+    encoder centres and scales the rows, and its decoder maps back, once
     :func:`set_data_units` has set the units from the training data. The user's modules
     see the rows as they are.
 
@@ -101,7 +101,9 @@ def build_network(*, n_features: int, n_components: int, n_outputs: int,
                                          **common)
     else:
         network = AutoencoderNetwork(n_features, n_components, n_outputs, **common)
-    return add_scalars(in_data_units(network, n_features, linear_output=linear_output), scalars)
+    if linear_output:
+        network = in_data_units(network, n_features)
+    return add_scalars(network, scalars)
 
 
 __all__ = ["ACTIVATIONS", "ARCHITECTURES", "OUTPUT_ACTIVATIONS", "PADDINGS",
