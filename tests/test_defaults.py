@@ -43,9 +43,10 @@ def test_a_fit_cut_short_while_its_loss_falls_says_so(digits01):
 
 @pytest.mark.slow  # the simulation (cached after its first 6 minutes), then 1000 epochs
 def test_the_default_ae_holds_the_cylinder_wake_in_two_units():
-    """With defaults but n_components, the AE on the cylinder wake at k = 2 reaches a
-    relative test error <= 0.08, half of the 0.134 that 100 epochs (200 updates) gave.
-    POD's k = 2 is 0.040, against which the AE's first-order limit is measured."""
+    """With defaults but n_components, the AE on the cylinder wake at k = 2 beats POD's
+    relative test error at k = 2 (0.040): a limit cycle is one-dimensional. Issue #20
+    asked for <= 0.08, half of the 0.134 that 100 epochs (200 updates) gave on the raw
+    fields; in standardised units the AE reaches 0.0036 (seed 0)."""
     data = load_dataset("cylinder")
     ae = AE(n_components=2, random_state=0).fit(data.X_train)
     pod = POD(2).fit(data.X_train)
@@ -56,7 +57,7 @@ def test_the_default_ae_holds_the_cylinder_wake_in_two_units():
 
     assert relative_error(pod) == pytest.approx(0.040, abs=0.002)
     assert ae.n_iter_ == 1000
-    assert relative_error(ae) <= 0.08
+    assert relative_error(ae) < relative_error(pod)
 
 
 def test_a_loss_that_crosses_zero_is_not_judged_by_its_relative_drop(digits01):
