@@ -249,9 +249,9 @@ def test_the_cross_entropy_trains_an_ae_on_data_in_the_unit_interval(digits01):
 @pytest.mark.parametrize("Estimator", [AE, VAE])
 def test_a_fit_does_not_depend_on_the_datas_origin_and_unit(Estimator, architecture,
                                                               digits01):
-    """The built-in networks work in standardised units: data moved far from the origin
-    and rescaled (Burgers' velocity is 3.8 +/- 1.7; a pressure in Pa is 1e5 +/- 10)
-    trains to the same codes, and decodes to the same rows in its own units."""
+    """With a linear output the built-in networks work in standardised units: data
+    moved far from the origin and rescaled (Burgers' velocity is 3.8 +/- 1.7) trains to
+    the same codes, and decodes to the same rows in its own units."""
     # One epoch: over more, Adam's epsilon, fixed in the gradient's units, weighs on
     # the AE's smallest gradients differently when its squared error is 64x larger.
     settings = {**SMALL, "max_epochs": 1, "architecture": architecture,
