@@ -13,7 +13,7 @@ import pytest
 from dimred.benchmark import load_suite, run_suite
 from dimred.cli import main
 from dimred.schema import Metric, Param
-from tests._suites import TINY, write_suite
+from tests._suites import TINY, cell_runs, write_suite
 
 SUITE = TINY.replace("latent_sizes = [2]", "latent_sizes = [2, 4]") + """
 [datasets.digits_standardized]
@@ -169,8 +169,40 @@ def test_a_cell_killed_then_run_again_to_the_end_is_not_listed_as_unfinished():
     from dimred.report._report import _failures
 
     runs = pd.DataFrame({
-        "dataset": ["d", "d", "d"], "method": ["AE", "AE", "AE"], "n_components": [2, 2, 3],
+        "experiment": ["e"] * 3, "dataset": ["d", "d", "d"], "method": ["AE", "AE", "AE"],
+        "n_components": [2, 2, 3],
         "seed": [0, 0, 0], "status": ["KILLED", "FINISHED", "KILLED"], "error": [None] * 3})
     lines = _failures(runs)
     assert "| d/AE/k=3/seed=0 | KILLED |  |" in lines
     assert not any("k=2" in line for line in lines)
+
+
+def test_a_cell_run_again_under_a_changed_configuration_counts_once(tmp_path):
+    """A suite whose AE changed between two invocations (as a new default does) runs the
+    AE's cells again under the same names. The report takes each cell's latest result:
+    both would pair each seed with itself in the verdict, whose paired test refused the
+    duplicate seeds with a pandas error."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    suite = TINY.replace("seeds = [0]", "seeds = [0, 1]").replace(
+        "[methods.VAE]\nhidden_layer_sizes = [32]\nmax_epochs = 3\n", "")
+    for epochs in (1, 2):
+        edited = suite.replace("max_epochs = 3", f"max_epochs = {epochs}")
+        summary = run_suite(load_suite(write_suite(tmp_path, edited)), tracking_uri=uri,
+                            progress=False)
+        assert not summary.failed
+    ae = [run for run in cell_runs(uri) if run.data.params["method"] == "AE"]
+    assert sorted(run.data.params["max_epochs"] for run in ae) == ["1", "1", "2", "2"]
+    latest = [run.data.metrics[Metric.TEST_MSE] for run in ae
+              if run.data.params["max_epochs"] == "2"]
+
+    out = tmp_path / "report"
+    assert main(["report", "--tracking-uri", uri, "--experiment", "tiny", "--out",
+                 str(out)]) == 0
+    markdown = (out / "README.md").read_text()
+    assert "2 finished runs of a cell that finished again later are left out" in markdown
+    ae_row = next(line for line in markdown.splitlines() if line.startswith("| AE | 2 |"))
+    cells = [cell.strip() for cell in ae_row.strip("|").split("|")]
+    assert cells[-1] == "2"  # seeds
+    assert float(cells[2].split(" ± ")[0]) == pytest.approx(np.mean(latest), rel=1e-3)
+    verdict = markdown.split("Verdict on")[1]
+    assert "★" in verdict

@@ -212,10 +212,9 @@ def _log_suite_summary(tracker: SuiteTracker, parent_id: str) -> None:
     MLflow alone: the report (Markdown and figures) over every cell of the experiment
     so far, and its leaderboard as metrics named ``dataset/method/kK/metric``."""
     from dimred.report import write_report
-    from dimred.report._runs import load_runs
+    from dimred.report._runs import latest_finished, load_runs
 
-    runs = load_runs(tracker.uri, [tracker.experiment])
-    finished = runs[runs.status == "FINISHED"]
+    finished = latest_finished(load_runs(tracker.uri, [tracker.experiment]))
     means = finished.groupby([Param.DATASET, Param.METHOD, Param.N_COMPONENTS])[
         list(SUMMARY_METRICS)].mean()
     now = int(time.time() * 1000)

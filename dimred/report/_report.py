@@ -14,8 +14,10 @@ from dimred.figures._drawing import image_rows, latent_scatters
 from dimred.report import _plots
 from dimred.report._fields import field_section
 from dimred.report._runs import (
+    CELL,
     first_per_method,
     gallery_k,
+    latest_finished,
     load_examples,
     load_runs,
     load_trials,
@@ -54,7 +56,8 @@ def write_report(tracking_uri: str, experiments: list[str] | None, out: str | Pa
                        if e.name != "Default"]
     runs = load_runs(tracking_uri, experiments)
     trials = load_trials(tracking_uri, experiments)
-    finished = runs[runs.status == "FINISHED"]
+    finished = latest_finished(runs)
+    n_superseded = int((runs.status == "FINISHED").sum()) - len(finished)
     n_failed = int((runs.status == "FAILED").sum())
     n_unfinished = int(runs.status.isin(["RUNNING", "KILLED"]).sum())
     n_retried = len(runs) - len(finished) - len(_never_finished(runs))
@@ -63,9 +66,11 @@ def write_report(tracking_uri: str, experiments: list[str] | None, out: str | Pa
         f"# dimred report: {', '.join(experiments)}",
         "",
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `dimred report` from "
-        f"`{tracking_uri}`: {len(runs)} cell runs, {len(finished)} finished, "
-        f"{n_failed} failed, {n_unfinished} running or killed"
+        f"`{tracking_uri}`: {len(runs)} cell runs, {len(finished) + n_superseded} "
+        f"finished, {n_failed} failed, {n_unfinished} running or killed"
         + (f" ({n_retried} of these cells were run again and finished)" if n_retried else "")
+        + (f"; {n_superseded} finished runs of a cell that finished again later are left "
+           "out" if n_superseded else "")
         + ". Values are the mean over "
         "seeds ± the half-width of its 95% Student-t interval (the mean alone for one "
         "seed); a blank is a metric the method does not have, or a cell that did not "
@@ -296,7 +301,7 @@ def _figure(figure, out: Path, name: str, alt: str) -> list[str]:
 
 def _never_finished(runs: pd.DataFrame) -> pd.DataFrame:
     """The runs that did not finish, less those whose cell a later run finished."""
-    cell = [Param.DATASET, Param.METHOD, Param.N_COMPONENTS, Param.SEED]
+    cell = CELL
     done = set(runs[runs.status == "FINISHED"][cell].itertuples(index=False, name=None))
     failed = runs[runs.status != "FINISHED"]
     return failed[[key not in done for key in failed[cell].itertuples(index=False, name=None)]]

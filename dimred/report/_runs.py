@@ -111,6 +111,19 @@ def load_examples(artifact_uri: str, tracking_uri: str) -> dict[str, np.ndarray]
         return dict(archive)
 
 
+#: The columns that name a cell: one (dataset, method, k, seed) of an experiment.
+CELL = ["experiment", Param.DATASET, Param.METHOD, Param.N_COMPONENTS, Param.SEED]
+
+
+def latest_finished(runs: pd.DataFrame) -> pd.DataFrame:
+    """The finished runs, the latest one per cell. A cell finishes twice when its
+    configuration changed between two invocations (a new default is a new config hash,
+    so the runner runs it again); the earlier result is superseded, and counting both
+    would pair one seed with itself in the verdicts."""
+    finished = runs[runs.status == "FINISHED"]
+    return finished.sort_values("start_time").drop_duplicates(CELL, keep="last").sort_index()
+
+
 def first_per_method(rows: pd.DataFrame) -> pd.DataFrame:
     """Each method's run with the lowest seed, by method."""
     return rows.sort_values([Param.METHOD, Param.SEED]).drop_duplicates(Param.METHOD)
