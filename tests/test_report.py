@@ -199,7 +199,8 @@ def test_a_cell_run_again_under_a_changed_configuration_counts_once(tmp_path):
     assert main(["report", "--tracking-uri", uri, "--experiment", "tiny", "--out",
                  str(out)]) == 0
     markdown = (out / "README.md").read_text()
-    assert "2 finished runs of a cell that finished again later are left out" in markdown
+    assert "8 cell runs, 8 finished, 0 failed, 0 running or killed; 2 earlier finished " \
+           "run(s) of a cell that finished again later left out." in markdown
     ae_row = next(line for line in markdown.splitlines() if line.startswith("| AE | 2 |"))
     cells = [cell.strip() for cell in ae_row.strip("|").split("|")]
     assert cells[-1] == "2"  # seeds

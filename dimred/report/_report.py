@@ -57,20 +57,21 @@ def write_report(tracking_uri: str, experiments: list[str] | None, out: str | Pa
     runs = load_runs(tracking_uri, experiments)
     trials = load_trials(tracking_uri, experiments)
     finished = latest_finished(runs)
-    n_superseded = int((runs.status == "FINISHED").sum()) - len(finished)
+    n_finished = int((runs.status == "FINISHED").sum())
+    n_superseded = n_finished - len(finished)
     n_failed = int((runs.status == "FAILED").sum())
     n_unfinished = int(runs.status.isin(["RUNNING", "KILLED"]).sum())
-    n_retried = len(runs) - len(finished) - len(_never_finished(runs))
+    n_retried = len(runs) - n_finished - len(_never_finished(runs))
     colours = _plots.method_colours(runs.method.dropna().unique())
     lines = [
         f"# dimred report: {', '.join(experiments)}",
         "",
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `dimred report` from "
-        f"`{tracking_uri}`: {len(runs)} cell runs, {len(finished) + n_superseded} "
-        f"finished, {n_failed} failed, {n_unfinished} running or killed"
+        f"`{tracking_uri}`: {len(runs)} cell runs, {n_finished} finished, "
+        f"{n_failed} failed, {n_unfinished} running or killed"
         + (f" ({n_retried} of these cells were run again and finished)" if n_retried else "")
-        + (f"; {n_superseded} finished runs of a cell that finished again later are left "
-           "out" if n_superseded else "")
+        + (f"; {n_superseded} earlier finished run(s) of a cell that finished again later "
+           "left out" if n_superseded else "")
         + ". Values are the mean over "
         "seeds ± the half-width of its 95% Student-t interval (the mean alone for one "
         "seed); a blank is a metric the method does not have, or a cell that did not "
