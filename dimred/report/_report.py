@@ -302,10 +302,9 @@ def _figure(figure, out: Path, name: str, alt: str) -> list[str]:
 
 def _never_finished(runs: pd.DataFrame) -> pd.DataFrame:
     """The runs that did not finish, less those whose cell a later run finished."""
-    cell = CELL
-    done = set(runs[runs.status == "FINISHED"][cell].itertuples(index=False, name=None))
+    done = set(runs[runs.status == "FINISHED"][CELL].itertuples(index=False, name=None))
     failed = runs[runs.status != "FINISHED"]
-    return failed[[key not in done for key in failed[cell].itertuples(index=False, name=None)]]
+    return failed[[key not in done for key in failed[CELL].itertuples(index=False, name=None)]]
 
 
 def _failures(runs: pd.DataFrame) -> list[str]:
