@@ -309,3 +309,21 @@ def test_bf16_training_reaches_float32s_loss(Estimator, digits01):
     assert half.loss_curve_[-1] < 0.8 * half.loss_curve_[0]
     np.testing.assert_allclose(half.loss_curve_[-1], single.loss_curve_[-1], rtol=0.05)
     assert half.loss_curve_ != single.loss_curve_  # it did change the arithmetic
+
+
+def test_dynamic_binarization_draws_bernoulli_pixels_of_the_given_intensity():
+    from dimred.neural._vae import _binarised
+
+    intensity = torch.tensor([0.0, 0.1, 0.5, 0.9, 1.0]).repeat(40_000, 1)
+    draws = _binarised(intensity, torch.Generator().manual_seed(0))
+    assert draws.dtype == intensity.dtype
+    assert set(draws.unique().tolist()) == {0.0, 1.0}
+    assert draws[:, 0].sum() == 0 and draws[:, -1].sum() == len(draws)
+    # Each column's frequency within 5 standard errors of its probability.
+    standard_error = (intensity[0] * (1 - intensity[0]) / len(draws)).sqrt()
+    assert torch.all((draws.mean(0) - intensity[0]).abs() <= 5 * standard_error + 1e-12)
+    # Draw for draw what torch.bernoulli gives from the same generator state, so the
+    # faster draw leaves every published dynamically binarised figure as it was.
+    reference = torch.bernoulli(intensity, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(draws, reference)
+    assert not torch.equal(draws, _binarised(intensity, torch.Generator().manual_seed(1)))
