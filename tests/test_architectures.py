@@ -137,3 +137,24 @@ def test_hidden_weights_start_at_the_variance_their_activation_needs(activation,
     assert not layer.bias.any()
     conv = initialise(torch.nn.Conv2d(8, 16, 3), activation, torch.Generator().manual_seed(0))
     assert float(conv.weight.detach().var()) == pytest.approx(variance(72, 144), rel=0.05)
+
+
+def test_2d_conv_networks_train_channels_last_and_compute_what_the_plain_layout_does(digits):
+    images = AE(n_components=3, architecture="conv", input_shape=(1, 8, 8),
+                conv_channels=(4, 8), max_epochs=2, random_state=0).fit(digits)
+    network = images.network_
+    weights = [module.weight for module in network.modules()
+               if isinstance(module, torch.nn.Conv2d)]
+    assert weights and all(
+        weight.is_contiguous(memory_format=torch.channels_last) for weight in weights)
+    plain = pickle.loads(pickle.dumps(network)).to(memory_format=torch.contiguous_format)
+    # (a weight with one input channel is contiguous in both layouts)
+    assert not any(module.weight.is_contiguous(memory_format=torch.channels_last)
+                   for module in plain.modules()
+                   if isinstance(module, torch.nn.Conv2d) and module.in_channels > 1)
+    rows = torch.as_tensor(digits[:32], dtype=torch.float32)
+    with torch.no_grad():
+        codes = network.encoder(rows)
+        torch.testing.assert_close(codes, plain.encoder(rows), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(network.decoder(codes), plain.decoder(codes),
+                                   rtol=1e-5, atol=1e-6)

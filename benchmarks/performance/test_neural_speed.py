@@ -52,6 +52,25 @@ def test_training_throughput(timed, medians, benchmark, images, Estimator):
           f"{_RATE['matmul_flops_per_s'] / 1e9:.0f} GFLOP/s matmul rate (target >= 0.6)")
 
 
+LAYOUTS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_conv_training_layout(timed, medians, benchmark, images, layout):
+    """The built-in conv AE (MNIST's grid, channels 32-64-128, dense 512, batch 128) for
+    one epoch over 2560 images, as built (channels-last) against the same network
+    converted to the plain contiguous layout, which runs first as the reference."""
+    n_images = 2560
+    model = AE(N_COMPONENTS, architecture="conv", input_shape=(1, 28, 28),
+               conv_channels=(32, 64, 128), hidden_layer_sizes=(512,), max_epochs=1,
+               batch_size=128, warm_start=True, random_state=0).fit(images[:n_images])
+    model.network_.to(memory_format=LAYOUTS[layout])
+    key = f"conv_AE_epoch_{layout}"
+    against = {"conv_AE_epoch_contiguous": None} if layout == "channels_last" else None
+    timed(key, lambda: model.fit(images[:n_images]), rounds=3, against=against)
+    benchmark.extra_info["training_samples_per_s"] = n_images / medians[key]
+
+
 METHODS = {
     "POD": lambda: POD(N_COMPONENTS),
     "PCA": lambda: PCA(N_COMPONENTS),
