@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from dimred import AE, PCA, POD, VAE
+from dimred.neural._vae import _binarised
 
 N_SAMPLES, N_FEATURES, N_COMPONENTS = 10000, 784, 30
 HIDDEN = (1000, 500, 250)
@@ -52,15 +53,30 @@ def test_training_throughput(timed, medians, benchmark, images, Estimator):
           f"{_RATE['matmul_flops_per_s'] / 1e9:.0f} GFLOP/s matmul rate (target >= 0.6)")
 
 
+@pytest.mark.parametrize("draw", ["torch.bernoulli", "uniform_below"])
+def test_dynamic_binarisation(timed, draw):
+    """A batch of 100 MNIST-sized images drawn as Bernoulli pixels: ``torch.bernoulli``
+    (the reference, first) against the VAE's ``u < p`` from ``torch.rand``."""
+    intensity = torch.rand(100, N_FEATURES, generator=torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(1)
+    if draw == "torch.bernoulli":
+        timed("binarise_bernoulli", lambda: torch.bernoulli(intensity, generator=generator),
+              rounds=200)
+    else:
+        timed("binarise_uniform_below", lambda: _binarised(intensity, generator), rounds=200,
+              against={"binarise_bernoulli": None})
+
+
 LAYOUTS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 1 epoch
 def test_conv_training_layout(timed, medians, benchmark, images, layout):
     """The built-in conv AE (MNIST's grid, channels 32-64-128, dense 512, batch 128) for
-    one epoch over 2560 images, as built (channels-last) against the same network
+    one epoch over 5120 images, as built (channels-last) against the same network
     converted to the plain contiguous layout, which runs first as the reference."""
-    n_images = 2560
+    n_images = 5120
     model = AE(N_COMPONENTS, architecture="conv", input_shape=(1, 28, 28),
                conv_channels=(32, 64, 128), hidden_layer_sizes=(512,), max_epochs=1,
                batch_size=128, warm_start=True, random_state=0).fit(images[:n_images])

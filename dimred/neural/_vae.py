@@ -344,9 +344,10 @@ feature_names_in_, device_
 
 def _binarised(intensity: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """A Bernoulli(``intensity``) draw of each pixel, as ``u < intensity`` for uniform
-    ``u``: what ``torch.bernoulli`` does on CPU, draw for draw, but 2.5-3x faster (its
-    per-element sampler costs 1.2 ms for a batch of 100 MNIST images against 0.4 ms
-    here, 12% of an MLP VAE's training step)."""
+    ``u``: what ``torch.bernoulli`` does on CPU, draw for draw, at a quarter of the cost
+    (its per-element sampler took 1.5 ms for a batch of 100 MNIST images against 0.38 ms
+    here, in ``benchmarks/performance/test_neural_speed.py``; about a tenth of an MLP
+    VAE's training step saved)."""
     uniform = torch.rand(intensity.shape, generator=generator, device=intensity.device,
                          dtype=intensity.dtype)
     return (uniform < intensity).to(intensity.dtype)

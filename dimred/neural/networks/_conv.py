@@ -58,7 +58,7 @@ class ConvAutoencoderNetwork(nn.Module):
         self.decoder = Rows(nn.Sequential(*up))
         if n_dims == 2:
             # 2-D convolutions in channels-last layout: the same arithmetic, but oneDNN's
-            # fastest CPU kernels, with no reorder of each feature map. Measured on the
-            # MNIST conv AE (channels 32-64-128, dense 512, batch 128, one thread):
-            # 1.35-1.75x the training samples/s, the same loss to 5 digits.
+            # fastest CPU kernels, with no reorder of each feature map. The MNIST conv AE
+            # (channels 32-64-128, dense 512, batch 128) trains 1.15-1.27x as fast, to
+            # the same loss (benchmarks/performance/test_neural_speed.py).
             self.to(memory_format=torch.channels_last)
