@@ -140,9 +140,9 @@ def test_hidden_weights_start_at_the_variance_their_activation_needs(activation,
 
 
 def test_2d_conv_networks_train_channels_last_and_compute_what_the_plain_layout_does(digits):
-    images = AE(n_components=3, architecture="conv", input_shape=(1, 8, 8),
-                conv_channels=(4, 8), max_epochs=2, random_state=0).fit(digits)
-    network = images.network_
+    model = AE(n_components=3, architecture="conv", input_shape=(1, 8, 8),
+               conv_channels=(4, 8), max_epochs=2, random_state=0).fit(digits)
+    network = model.network_
     weights = [module.weight for module in network.modules()
                if isinstance(module, torch.nn.Conv2d)]
     assert weights and all(
