@@ -242,3 +242,29 @@ def test_the_grid_sampler_takes_choices_only(suite_folder):
     # Every point of the grid once, whatever n_trials asked beyond it.
     assert sorted(run.data.params["method"] for run in _trial_runs(uri)) == [
         "covariance", "snapshots"]
+
+
+@pytest.mark.slow  # a real process killed mid-trial
+def test_a_grid_point_whose_trial_was_killed_is_scored_on_resume(suite_folder):
+    text = SUITE.format(n_trials=4).replace('sampler = "random"', 'sampler = "grid"')
+    text = text.replace("pause = { low = 0.0, high = 1.0 }",
+                        "center = { choices = [true, false] }")
+    suite = write_suite(suite_folder, text)
+    uri = f"sqlite:///{suite_folder / 'mlflow.db'}"
+    bench = subprocess.Popen(
+        [sys.executable, "-m", "dimred.cli", "bench", str(suite), "--tracking-uri", uri,
+         "--no-progress"], cwd=suite_folder, env={**os.environ, "SPY_PAUSE": "60"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not any(call["call"] == "fit" and call["rows"] == 160
+                  for call in _calls(suite_folder)):  # the first trial is fitting
+        assert bench.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    bench.send_signal(signal.SIGKILL)
+    bench.wait()
+    assert run_suite(load_suite(suite), tracking_uri=uri, progress=False).ok
+    # Every point of the grid scored once, the killed trial's included, and no repeat.
+    points = sorted((run.data.params["method"], run.data.params["center"])
+                    for run in _trial_runs(uri))
+    assert points == sorted({(method, center) for method in ("covariance", "snapshots")
+                             for center in ("True", "False")})

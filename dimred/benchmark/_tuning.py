@@ -216,8 +216,12 @@ def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: 
     pruner = (optuna.pruners.MedianPruner(n_warmup_steps=5) if tuning["pruner"] == "median"
               else optuna.pruners.NopPruner())
     with _stable_enough():
-        storage = optuna.storages.RDBStorage(storage, heartbeat_interval=HEARTBEAT_SECONDS,
-                                             grace_period=GRACE_SECONDS)
+        # A trial whose process died is queued again with its parameters (and its grid
+        # point): else a grid sampler counts the dead trial's point as visited and spends
+        # the budget on a repeat of another, so the killed point is never scored.
+        storage = optuna.storages.RDBStorage(
+            storage, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
+            failed_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback())
     study = optuna.create_study(study_name=study_name, storage=storage, sampler=sampler,
                                 pruner=pruner, direction="minimize", load_if_exists=True)
     per_epoch = "epoch_callback" in inspect.signature(estimator.fit).parameters
@@ -325,7 +329,8 @@ def _live_before(study, number: int) -> int:
 
 def _fail_dead(study, storage) -> None:
     """Fail the RUNNING trials of processes known to be dead: at once on this host (by
-    pid and start time), through Optuna's heartbeat elsewhere."""
+    pid and start time), through Optuna's heartbeat elsewhere; each is queued again by
+    the storage's ``failed_trial_callback``."""
     import optuna
 
     with _stable_enough():
@@ -336,4 +341,8 @@ def _fail_dead(study, storage) -> None:
         if process_alive(attrs.get(Tag.HOST), attrs.get(Tag.PID),
                          attrs.get(Tag.PROCESS_START)) is False:
             trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
-            storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
+            try:
+                storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                continue  # a rival failed it first, and queued it again
+            storage.failed_trial_callback(study, trial)
