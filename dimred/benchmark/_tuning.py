@@ -221,7 +221,7 @@ def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: 
         # the budget on a repeat of another, so the killed point is never scored.
         storage = optuna.storages.RDBStorage(
             storage, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
-            failed_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback())
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback())
     study = optuna.create_study(study_name=study_name, storage=storage, sampler=sampler,
                                 pruner=pruner, direction="minimize", load_if_exists=True)
     per_epoch = "epoch_callback" in inspect.signature(estimator.fit).parameters
@@ -330,7 +330,7 @@ def _live_before(study, number: int) -> int:
 def _fail_dead(study, storage) -> None:
     """Fail the RUNNING trials of processes known to be dead: at once on this host (by
     pid and start time), through Optuna's heartbeat elsewhere; each is queued again by
-    the storage's ``failed_trial_callback``."""
+    the storage's ``heartbeat_stale_trial_callback``."""
     import optuna
 
     with _stable_enough():
@@ -345,4 +345,4 @@ def _fail_dead(study, storage) -> None:
                 storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
             except optuna.exceptions.UpdateFinishedTrialError:
                 continue  # a rival failed it first, and queued it again
-            storage.failed_trial_callback(study, trial)
+            storage.get_heartbeat_stale_trial_callback()(study, trial)
