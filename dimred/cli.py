@@ -76,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--dry-run", action="store_true",
                        help="list the cells, marking those already done; run nothing")
     bench.add_argument("--no-progress", action="store_true", help="no progress bars")
+    bench.add_argument("--debug", action="store_true",
+                       help="on a bad suite or data, show the traceback, not one line")
     bench.set_defaults(command=_bench)
 
     ui = commands.add_parser(
@@ -142,6 +144,8 @@ def _bench(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
         )
     except (SuiteError, FileNotFoundError) as error:
+        if args.debug:
+            raise
         print(f"dimred bench: {error}", file=sys.stderr)
         return 2
     except TrackingError as error:

@@ -5,6 +5,7 @@ port and store handling."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import time
 import urllib.request
 
+import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -142,3 +144,33 @@ def test_the_views_charts_draw_what_the_cells_log_against_k(small_store):
         assert chart["xAxisKey"] == "step"
         history = client.get_metric_history(cell.info.run_id, chart["metricKey"])
         assert [point.step for point in history] == [int(cell.data.params["n_components"])]
+
+
+@pytest.mark.parametrize("fault", ["text column", "missing key", "text array"])
+def test_bad_data_is_one_line_at_the_suites_line_and_exit_2(tmp_path, fault):
+    """Bad input, not a bug: no traceback, the suite's file:line and the dataset's
+    table; ``--debug`` shows the traceback."""
+    if fault == "text column":
+        (tmp_path / "data.csv").write_text("u,v,site\n1,2,north\n3,4,south\n5,6,east\n")
+        source, expected = "file:data.csv", r"column\(s\) \['site'\] hold text"
+    elif fault == "missing key":
+        np.savez(tmp_path / "data.npz", fields=np.ones((10, 3)))
+        source, expected = "file:data.npz", r"has no array 'snapshots'; it holds \['fields'\]"
+    else:
+        np.save(tmp_path / "data.npy", np.full((10, 3), "a"))
+        source, expected = "file:data.npy", "dtype <U1, not numbers"
+    suite = tmp_path / "suite.toml"
+    suite.write_text(f'[suite]\nlatent_sizes = [1]\n\n[datasets.mine]\nsource = "{source}"\n'
+                     + ('key = "snapshots"\n' if fault == "missing key" else "")
+                     + "\n[methods.POD]\n")
+    command = [sys.executable, "-m", "dimred.cli", "bench", str(suite), "--tracking-uri",
+               f"sqlite:///{tmp_path / 'mlflow.db'}", "--no-progress"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr[-2000:]
+    assert lines[0].startswith(f"dimred bench: {suite}:4: datasets.mine: ")
+    assert re.search(expected, lines[0])
+    assert not (tmp_path / "mlflow.db").exists()  # refused before the store is opened
+    debug = subprocess.run([*command, "--debug"], capture_output=True, text=True, cwd=tmp_path)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr

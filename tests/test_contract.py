@@ -135,12 +135,17 @@ def test_unknown_method_is_refused():
         POD(method="svd").fit(_good())
 
 
-@pytest.mark.parametrize("Estimator", [AE, VAE])
 @pytest.mark.parametrize("value", [np.nan, np.inf], ids=["nan", "inf"])
-def test_missing_values_get_a_reducers_advice(Estimator, value):
-    with pytest.raises(ValueError, match="reduces complete rows") as refused:
-        Estimator(max_epochs=1).fit(_with(value))
-    assert "supervised" not in str(refused.value)
-    fitted = Estimator(max_epochs=1).fit(_good())
-    with pytest.raises(ValueError, match=f"{Estimator.__name__} reduces complete rows"):
-        fitted.transform(_with(value))
+def test_missing_values_get_a_reducers_advice(make, value):
+    """Every built-in says the same, in fit, fit_transform, transform and score."""
+    name = type(make()).__name__
+    advice = f"X contains NaN or infinity: {name} reduces complete rows"
+    for fit in ("fit", "fit_transform"):
+        with pytest.raises(ValueError, match=advice) as refused:
+            getattr(make(), fit)(_with(value))
+        assert "supervised" not in str(refused.value)
+        assert "HistGradientBoosting" not in str(refused.value)
+    fitted = make().fit(_good())
+    for method in ("transform", "score_samples"):
+        with pytest.raises(ValueError, match=advice):
+            getattr(fitted, method)(_with(value))

@@ -3,7 +3,9 @@ fit stops while its loss is still falling fast."""
 
 from __future__ import annotations
 
+import re
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,7 +14,12 @@ from sklearn.exceptions import ConvergenceWarning
 
 from dimred import AE, POD, VAE
 from dimred.datasets import load_dataset
-from dimred.neural._training import MIN_EPOCHS, MIN_UPDATES, budgeted_epochs
+from dimred.neural._training import (
+    MIN_EPOCHS,
+    MIN_UPDATES,
+    budgeted_epochs,
+    check_converged,
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +67,33 @@ def test_the_default_ae_holds_the_cylinder_wake_in_two_units():
     assert relative_error(ae) < relative_error(pod)
 
 
-def test_a_loss_that_crosses_zero_is_not_judged_by_its_relative_drop(digits01):
-    """A Gaussian VAE's loss (nats of a density) falls through zero: a relative drop
-    means nothing there, so the check stands aside."""
+def _percentages(message: str) -> list[int]:
+    return [int(found) for found in re.findall(r"(\d+)%", message)]
+
+
+def test_a_density_loss_is_judged_by_its_fall_not_by_a_percentage_of_its_value():
+    """The VAE trial's loss that fell from 4.4 to 1.0 nats (a density's nats, whose zero
+    moves with the data's units) was said to have fallen by 343%."""
+    curve = [*np.linspace(40.0, 4.4, 18), 2.7, 1.0]
+    config = SimpleNamespace(max_epochs=20, learning_rate_schedule="constant")
+    with pytest.warns(ConvergenceWarning) as as_value:
+        check_converged(curve, config, loss_has_zero=True)
+    assert _percentages(str(as_value[0].message)) == [194]  # the old reading
+    with pytest.warns(ConvergenceWarning, match="fell by 3.597, 21% of its fall since epoch 11"):
+        check_converged(curve, config, loss_has_zero=False)
+    # A shifted loss (other units) is judged the same; a converged one not at all.
+    with pytest.warns(ConvergenceWarning, match="fell by 3.597, 21% of its fall since epoch 11"):
+        check_converged([value - 100 for value in curve], config, loss_has_zero=False)
     with warnings.catch_warnings():
-        warnings.filterwarnings("error", message=".*far from convergence",
-                                category=ConvergenceWarning)
-        model = VAE(n_components=8, hidden_layer_sizes=(256, 128), max_epochs=30,
-                    batch_size=64, learning_rate=2e-3, random_state=0).fit(digits01)
+        warnings.simplefilter("error", ConvergenceWarning)
+        check_converged([*curve[:16], 4.40, 4.39, 4.38, 4.37], config, loss_has_zero=False)
+
+
+def test_a_negative_loss_fit_cut_short_warns_without_a_percentage_above_100(digits01):
+    with pytest.warns(ConvergenceWarning, match="far from convergence") as record:
+        model = VAE(n_components=8, max_epochs=15, batch_size=64, learning_rate=2e-3,
+                    learning_rate_schedule="constant", random_state=0).fit(digits01)
     assert min(model.loss_curve_) < 0 < max(model.loss_curve_)
+    said = [_percentages(str(w.message)) for w in record
+            if "far from convergence" in str(w.message)]
+    assert said and all(0 < share <= 100 for shares in said for share in shares)

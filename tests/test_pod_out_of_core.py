@@ -78,10 +78,10 @@ def test_randomized_route_approximates_the_leading_modes(rng):
 def test_out_of_core_bad_input_is_refused(rng, tmp_path):
     X = _low_rank(rng, 100, 10)
     X[7, 3] = np.nan
-    with pytest.raises(ValueError, match="Input X contains NaN"):
+    with pytest.raises(ValueError, match="X contains NaN or infinity: POD reduces complete rows"):
         POD(2).fit(da.from_array(X, chunks=30))
     np.save(tmp_path / "nan.npy", X)
-    with pytest.raises(ValueError, match="Input X contains NaN"):
+    with pytest.raises(ValueError, match="X contains NaN or infinity: POD reduces complete rows"):
         POD(2).fit(np.load(tmp_path / "nan.npy", mmap_mode="r"))
     with pytest.raises(ValueError, match="must be 2-D"):
         POD(2).fit(da.zeros((10, 3, 2)))

@@ -121,7 +121,10 @@ def run_suite(
     Raises
     ------
     SuiteError
-        If ``only`` matches no cell (before the store is touched).
+        If ``only`` matches no cell, or a dataset's data cannot be loaded (a text
+        column, a wrong dtype or shape, a missing key: the loader's ``ValueError``,
+        ``TypeError``, ``KeyError`` or ``OSError``, said at the dataset's table's line),
+        before the store is touched.
     TrackingError
         If the tracking store fails; finished cells stay logged, the current one is
         re-run next time.
@@ -137,8 +140,13 @@ def _run(suite, tracking_uri, experiment, data_home, only, dry_run, progress, sc
          out, summarise) -> SuiteSummary:
     data_home = None if data_home is None else str(data_home)
     datasets = datasets_for(data_home)
-    widths = {label: datasets(options, suite.search_path).X_train.shape[1]
-              for label, options in suite.datasets.items()}
+    widths = {}
+    for label, options in suite.datasets.items():
+        try:
+            widths[label] = datasets(options, suite.search_path).X_train.shape[1]
+        except (ValueError, TypeError, KeyError, OSError) as error:
+            # Bad data is the suite's to fix: said at its table's line, not as a bug.
+            raise suite.data_error(label, error) from error
     every_cell = suite.cells(widths)
     patterns = [only] if isinstance(only, str) else list(only or ["*"])
     cells = [cell for cell in every_cell

@@ -144,6 +144,15 @@ class Suite:
     search_path: tuple[str, ...] = ()
     #: ``[suite.tuning]`` with its defaults (None: no method tunes).
     tuning: dict[str, Any] | None = None
+    #: Where each ``[datasets.NAME]`` table starts, ``file:line``, for errors found
+    #: only once its data is read.
+    dataset_lines: dict[str, str] = field(default_factory=dict)
+
+    def data_error(self, label: str, error: Exception) -> SuiteError:
+        """A dataset's data failed to load: the error, at its table's line."""
+        where = self.dataset_lines.get(label, str(self.path))
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        return SuiteError(f"{where}: datasets.{label}: {message}")
 
     def cells(self, widths: dict[str, int]) -> list[Cell]:
         """Every cell, given each dataset's width (n_features) and training rows.
@@ -231,6 +240,7 @@ def load_suite(path: str | Path) -> Suite:
         evaluation=evaluation,
         search_path=search_path,
         tuning=tuning,
+        dataset_lines={label: where.at(f"datasets.{label}") for label in datasets},
     )
 
 
@@ -262,11 +272,11 @@ def _dataset(label: str, spec: Any, where: _Locator,
         raise where.error(key, f"{table}: {error}", table) from error
     for key in set(options) - allowed - {"source"}:
         raise where.error(key, f"{table}.{key} is not an option; expected {sorted(allowed)}", table)
-    if options["source"].startswith("file:"):  # the data file and its test file exist
+    if options["source"].startswith(("file:", "the_well:")):  # the data and its test exist
         resolved = resolve_file_options(options["source"], {"test": options.get("test")},
                                         search_path)
         for key, path in (("source", resolved["path"]), ("test", resolved["test"])):
-            if path is not None and not Path(path).is_file():
+            if path is not None and not Path(path).exists():  # a Zarr store is a folder
                 raise where.error(key, f"{table}: no file {path} (a relative path is "
                                        "resolved against the suite's folder)", table)
     return options
@@ -376,7 +386,10 @@ class _Locator:
             key, message = error.args
             raise self.error(key, message, table) from None
 
-    def error(self, key: str, message: str, table: str | None = None) -> SuiteError:
+    def at(self, key: str, table: str | None = None) -> str:
+        """``file:line`` of ``key`` (the file alone when the line is not found)."""
         line = self.line_of(key, table)
-        at = f"{self.path}:{line}" if line else str(self.path)
-        return SuiteError(f"{at}: {message} (key {key!r}).")
+        return f"{self.path}:{line}" if line else str(self.path)
+
+    def error(self, key: str, message: str, table: str | None = None) -> SuiteError:
+        return SuiteError(f"{self.at(key, table)}: {message} (key {key!r}).")

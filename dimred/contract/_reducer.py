@@ -8,6 +8,8 @@ parameter counting. Each method supplies ``transform``, ``inverse_transform``,
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from numbers import Integral
 
 import numpy as np
@@ -34,6 +36,19 @@ def non_finite_message(method: str) -> str:
     return (f"X contains NaN or infinity: {method} reduces complete rows and has no notion "
             "of a missing value. Impute them first (e.g. sklearn.impute.SimpleImputer in a "
             "Pipeline) or drop the incomplete rows.")
+
+
+@contextlib.contextmanager
+def refusing_non_finite(method: str) -> Iterator[None]:
+    """Say :func:`non_finite_message` for scikit-learn's NaN or infinity refusal raised
+    within (``validate_data``, ``assert_all_finite``), whose own message advises
+    estimators for supervised learning."""
+    try:
+        yield
+    except ValueError as error:
+        if "contains NaN" in str(error) or "contains infinity" in str(error):
+            raise ValueError(non_finite_message(method)) from None
+        raise
 
 
 class ReducerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
@@ -86,7 +101,7 @@ class ReducerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         ``ensure_all_finite=False`` is for a caller that checks finiteness itself on
         what NaN or inf anywhere would reach, instead of scanning ``X`` once more.
         """
-        try:
+        with refusing_non_finite(type(self).__name__):
             return validate_data(
                 self,
                 X,
@@ -97,11 +112,6 @@ class ReducerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
                 ensure_min_samples=2 if reset else 1,
                 ensure_all_finite=ensure_all_finite,
             )
-        except ValueError as error:
-            # scikit-learn's own message advises estimators for supervised learning.
-            if "contains NaN" in str(error) or "contains infinity" in str(error):
-                raise ValueError(non_finite_message(type(self).__name__)) from None
-            raise
 
     def _validate_rows(self, X: ArrayLike, *, reset: bool):
         """``_validate_input`` for data that may be larger than memory.

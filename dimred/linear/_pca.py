@@ -7,10 +7,10 @@ from numbers import Integral
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.decomposition import PCA as _SklearnPCA
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from dimred._sklearn_compat import Interval, RealNotInt, StrOptions
-from dimred.contract._reducer import ReducerMixin
+from dimred.contract._reducer import ReducerMixin, refusing_non_finite
 from dimred.linear._ppca import ppca_log_likelihood
 
 
@@ -49,11 +49,23 @@ class PCA(ReducerMixin, _SklearnPCA):
         ],
     }
 
+    # scikit-learn's methods, with the reducers' words for NaN or infinity in X.
+    def fit(self, X: ArrayLike, y: None = None) -> PCA:
+        """scikit-learn's ``fit``."""
+        with refusing_non_finite(type(self).__name__):
+            return super().fit(X, y)
+
+    def fit_transform(self, X: ArrayLike, y: None = None) -> np.ndarray:
+        """scikit-learn's ``fit_transform``."""
+        with refusing_non_finite(type(self).__name__):
+            return super().fit_transform(X, y)
+
     def transform(self, X: ArrayLike) -> np.ndarray:
         """scikit-learn's ``transform``, refused with NotFittedError before ``fit`` on
         every supported scikit-learn (1.6 raises AttributeError)."""
         check_is_fitted(self)
-        return super().transform(X)
+        with refusing_non_finite(type(self).__name__):
+            return super().transform(X)
 
     def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Exact probabilistic-PCA log-likelihood of each sample, in nats.
@@ -71,7 +83,7 @@ class PCA(ReducerMixin, _SklearnPCA):
             # keep its own computation for that case.
             return super().score_samples(X)
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validate_input(X, reset=False)
         # Directions whose variance fell below the noise level carry the noise
         # variance, as in scikit-learn's get_covariance.
         variances = np.maximum(self.explained_variance_, self.noise_variance_)

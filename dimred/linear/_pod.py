@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from dimred._sklearn_compat import Interval, RealNotInt, StrOptions, _fit_context
 from dimred.arrays._out_of_core import file_mapping, is_dask_array, is_out_of_core, release
-from dimred.contract._reducer import ReducerMixin
+from dimred.contract._reducer import ReducerMixin, refusing_non_finite
 from dimred.linear._blocks import blocks
 from dimred.linear._pod_solvers import Modes, gram_fits, leading_modes, randomized_modes
 from dimred.linear._ppca import ppca_log_likelihood
@@ -157,10 +157,14 @@ class POD(ReducerMixin, BaseEstimator):
 
         root_weights = None if self.weights_ is None else np.sqrt(self.weights_)
         self.method_ = self._choose_method(n_samples, n_features, n_modes)
-        if self.method_ == "randomized":
-            found = randomized_modes(X, self.center, root_weights, n_modes, dtype)
-        else:
-            found = leading_modes(X, self.center, root_weights, self.method_, n_modes, dtype)
+        # The solvers check finiteness on what NaN or inf anywhere reaches (see
+        # _validate_any), with scikit-learn's words: said here as every reducer says it.
+        with refusing_non_finite(type(self).__name__):
+            if self.method_ == "randomized":
+                found = randomized_modes(X, self.center, root_weights, n_modes, dtype)
+            else:
+                found = leading_modes(X, self.center, root_weights, self.method_, n_modes,
+                                      dtype)
         energies, modes = self._kept(found)
         self.compute_dtype_ = np.dtype(dtype)
         if not _accurate_enough(found, energies.size):

@@ -166,7 +166,8 @@ class NeuralReducer(PicklesWeights, ReducerMixin, BaseEstimator, metaclass=ABCMe
         # train/validation split leaves the weights as they were; data-dependent
         # initialisation sees the training rows' statistics only, never the validation's.
         network = self._new_network(rows, statistics, generator) if restart else self.network_
-        result = train(network, self._loss, rows, config, generator, **options)
+        result = train(network, self._loss, rows, config, generator,
+                       loss_has_zero=self._loss_has_zero, **options)
         self._record(network, result, restart=restart)
         return result
 
@@ -247,6 +248,10 @@ class NeuralReducer(PicklesWeights, ReducerMixin, BaseEstimator, metaclass=ABCMe
         return network.to(device=self.device_, dtype=_TORCH_DTYPES[np.dtype(dtype)]).eval()
 
     # ------------------------------------------------------------------ hooks
+    #: Whether the loss is bounded below by zero (a squared error, Bernoulli nats): the
+    #: convergence check judges its fall by its value, else by its span.
+    _loss_has_zero: bool = True
+
     @abstractmethod
     def _loss(self, network: torch.nn.Module, batch: torch.Tensor, epoch: int | None,
               generator: torch.Generator) -> dict[str, torch.Tensor]:

@@ -54,6 +54,7 @@ def train(
     optimizer: torch.optim.Optimizer | None = None,
     epoch_offset: int = 0,
     epoch_callback: Callable[[int, float], None] | None = None,
+    loss_has_zero: bool = True,
 ) -> TrainingResult:
     """Train ``network`` in place on ``rows`` by minibatch AdamW.
 
@@ -66,6 +67,8 @@ def train(
     With ``X_validation``, its loss is evaluated after every epoch (``validation_scores``
     is minus it) and handed to ``epoch_callback(epoch, loss)``, which may raise to stop
     the training (a pruned tuning trial); ``config.early_stopping`` stops on it.
+    ``loss_has_zero`` says whether the loss is bounded below by zero, which
+    :func:`check_converged` judges its fall by.
 
     Raises
     ------
@@ -136,7 +139,7 @@ def train(
     if best_state is not None:
         network.load_state_dict(best_state)
     elif len(result.loss_curve) == config.max_epochs:  # not stopped early on validation
-        check_converged(result.loss_curve, config)
+        check_converged(result.loss_curve, config, loss_has_zero=loss_has_zero)
     network.eval()
     return result
 
@@ -158,33 +161,43 @@ def budgeted_epochs(n_samples: int, batch_size: int) -> int:
 
 
 #: A loss still falling by more than this fraction over the last tenth of the epochs at
-#: the full learning rate is far from convergence.
+#: the full learning rate is far from convergence: a fraction of its value for a loss
+#: bounded below by zero, else a fraction of its fall over the second half of them.
 UNCONVERGED_DROP = 0.05
 
 
-def check_converged(loss_curve: list[float], config) -> None:
+def check_converged(loss_curve: list[float], config, *, loss_has_zero: bool = True) -> None:
     """Warn if the loss was still falling fast when the learning rate began to decay:
     over the last tenth of the full-rate epochs it fell by more than
-    :data:`UNCONVERGED_DROP` of its value. Skipped for a loss that is ever zero or
-    below (a continuous likelihood in nats) and for runs too short to judge."""
+    :data:`UNCONVERGED_DROP` of its scale. For a loss bounded below by zero (a squared
+    error, Bernoulli nats) the scale is its value. A loss in nats of a continuous
+    density has no such zero: it moves with the data's units and may be negative, so a
+    percentage of its value means nothing (a fall from 4.4 to 1.0 read as 343%); its
+    scale is its fall over the second half of the full-rate epochs (from their
+    highest), a share of at most 100%, which a loss still falling steadily exceeds."""
     full_rate = config.max_epochs if config.learning_rate_schedule != "cosine" \
         else int(_DECAY_START * config.max_epochs)
     window = max(2, full_rate // 10)
-    # A loss that reaches zero or below (nats of a continuous density) has no scale to
-    # judge a relative drop by.
-    if full_rate < 2 * window or min(loss_curve[:full_rate]) <= 0:
+    curve = loss_curve[:full_rate]
+    if full_rate < 2 * window or (loss_has_zero and min(curve) <= 0):
         return
-    earlier = sum(loss_curve[full_rate - 2 * window : full_rate - window]) / window
-    later = sum(loss_curve[full_rate - window : full_rate]) / window
-    if (earlier - later) / later > UNCONVERGED_DROP:
-        warnings.warn(
-            f"training stopped far from convergence: over epochs {full_rate - window + 1} "
-            f"to {full_rate}, at the full learning rate, the loss still fell by "
-            f"{(earlier - later) / later:.0%}. Raise max_epochs (now {config.max_epochs}), "
-            "or leave it None to budget by optimizer updates.",
-            ConvergenceWarning,
-            stacklevel=6,  # the caller of fit: past train, _train, fit and sklearn's wrapper
-        )
+    earlier = sum(curve[full_rate - 2 * window : full_rate - window]) / window
+    later = sum(curve[full_rate - window : full_rate]) / window
+    half = full_rate // 2
+    scale = later if loss_has_zero else max(curve[half:]) - later
+    if scale <= 0 or (earlier - later) / scale <= UNCONVERGED_DROP:
+        return
+    share = (earlier - later) / scale
+    fell = (f"by {share:.0%}" if loss_has_zero else
+            f"by {earlier - later:.4g}, {share:.0%} of its fall since epoch {half + 1}")
+    warnings.warn(
+        f"training stopped far from convergence: over epochs {full_rate - window + 1} "
+        f"to {full_rate}, at the full learning rate, the loss still fell {fell}. Raise "
+        f"max_epochs (now {config.max_epochs}), or leave it None to budget by optimizer "
+        "updates.",
+        ConvergenceWarning,
+        stacklevel=6,  # the caller of fit: past train, _train, fit and sklearn's wrapper
+    )
 
 
 @torch.no_grad()

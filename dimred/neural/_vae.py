@@ -169,6 +169,10 @@ feature_names_in_, device_
     def _bernoulli_setting(self) -> str | None:
         return "likelihood='bernoulli'" if self.likelihood == "bernoulli" else None
 
+    @property
+    def _loss_has_zero(self) -> bool:  # Bernoulli nats are ≥ 0; a density's may be < 0
+        return self.likelihood == "bernoulli"
+
     def _warmup(self, epoch: int | None) -> float:
         if epoch is None or self.kl_warmup_epochs == 0:
             return 1.0
