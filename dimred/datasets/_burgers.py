@@ -85,6 +85,7 @@ def make_burgers(
         X_test=flat(fields[n_train:]),
         params_train=per_snapshot(train),
         params_test=per_snapshot(test),
+        param_names=("mu_1", "mu_2"),
         times_train=np.tile(times, n_train),
         times_test=np.tile(times, len(test)),
         # Validation holds out whole trajectories: a parameter's snapshots are kin.

@@ -11,8 +11,9 @@ from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.utils import Bunch
 
 from dimred.arrays._streams import concatenate_rows, is_streamed, split_blocks
+from dimred.datasets._stored import HDF5_SUFFIXES, XARRAY_SUFFIXES, fields_bunch, open_stored
 
-SUFFIXES = (".npy", ".npz", ".csv", ".parquet", ".mat")
+SUFFIXES = (".npy", ".npz", ".csv", ".parquet", ".mat", *HDF5_SUFFIXES, *XARRAY_SUFFIXES)
 
 
 def load_file(
@@ -24,9 +25,13 @@ def load_file(
     label: str | None = None,
     group: str | None = None,
     random_state: int = 0,
+    variables: list[str] | None = None,
+    sample_dims: list[str] | None = None,
+    params: list[str] | None = None,
 ) -> Bunch:
-    """Load a data matrix (rows are samples) from ``.npy``, ``.npz``, ``.csv``, ``.parquet``
-    or ``.mat``.
+    """Load a data matrix (rows are samples) from ``.npy``, ``.npz``, ``.csv``,
+    ``.parquet`` or ``.mat``, or stored fields from HDF5 (``.h5``, ``.hdf5``), netCDF
+    (``.nc``) or Zarr (``.zarr``), read lazily (:mod:`dimred.datasets._stored`).
 
     Parameters
     ----------
@@ -37,8 +42,8 @@ def load_file(
         the rows of ``path`` are held out at random.
     test_fraction : float, default=0.2
     key : str, default=None
-        The array to read from an ``.npz`` or ``.mat`` file; needed when it holds more
-        than one.
+        The array to read from an ``.npz`` or ``.mat`` file, or the dataset of an HDF5
+        file (``"fields/u"``); needed when it holds more than one.
     label : str, default=None
         Column (``.csv`` / ``.parquet``) or array (``.npz`` / ``.mat``) holding labels;
         it is removed from the features.
@@ -48,6 +53,18 @@ def load_file(
         held-out test split, and of the validation split (``validation="groups"``).
     random_state : int, default=0
         Seeds the held-out split.
+    variables : list of str, default=None
+        netCDF and Zarr: the variables of a row (default: every numeric data variable
+        with the most dimensions, less ``params``).
+    sample_dims : list of str, default=None
+        HDF5, netCDF and Zarr: the dimensions that index samples (default: the first);
+        rows run over them in C order, the other dimensions are features. A time
+        dimension gives ``times_*``; the others give ``groups_train``, and held-out
+        and validation rows are whole groups (or the last block of time).
+    params : list of str, default=None
+        netCDF and Zarr: coordinates or variables over the sample dimensions that give
+        ``params_*`` (default: the numeric coordinates over the non-time sample
+        dimensions).
 
     Returns
     -------
@@ -57,10 +74,27 @@ def load_file(
         ``validation`` and ``groups_train`` (see
         :func:`dimred.datasets.validation_split`).
     """
+    if Path(path).suffix in (*HDF5_SUFFIXES, *XARRAY_SUFFIXES):
+        if label is not None or group is not None:
+            raise ValueError(f"{path}: label= and group= are for tables; stored fields "
+                             "take their groups from sample_dims.")
+        stored = {"key": key, "variables": variables, "sample_dims": sample_dims,
+                  "params": params}
+        return fields_bunch(open_stored(path, **stored),
+                            None if test is None else open_stored(test, **stored),
+                            test_fraction=test_fraction, random_state=random_state)
+    if (variables, sample_dims, params) != (None, None, None):
+        raise ValueError(f"{path}: variables=, sample_dims= and params= are for HDF5, "
+                         "netCDF and Zarr files.")
     columns = {"label": label, "group": group}
     X, read = _read(Path(path), key, columns)
+    _check_matrix(path, X)
     if test is not None:
         X_test, read_test = _read(Path(test), key, {"label": label})
+        _check_matrix(test, X_test)
+        if X_test.shape[1] != X.shape[1]:
+            raise ValueError(f"{test}: {X_test.shape[1]} columns, where {path} has "
+                             f"{X.shape[1]}; the test set must have the training set's.")
         X_train, y_train, y_test, groups_train = X, read["label"], read_test["label"], read["group"]
     elif is_streamed(X):
         X_train, X_test = held_out_blocks(X, test_fraction, random_state)
@@ -130,6 +164,17 @@ def _read(path: Path, key: str | None,
     if key not in held:
         raise ValueError(f"{path} has no array {key!r}; it holds {sorted(held)}.")
     return held[key], extracted
+
+
+def _check_matrix(path, X) -> None:
+    """Refuse what no method can reduce, before anything reads it whole: not a matrix
+    of real numbers."""
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{path}: the data is of dtype {X.dtype}, not numbers; store "
+                         "floats (or integers).")
+    if X.ndim != 2:
+        raise ValueError(f"{path}: the data has shape {X.shape}; it must be a matrix "
+                         "(rows are samples), e.g. reshape it to (n_samples, -1).")
 
 
 def held_out_blocks(X, test_fraction: float, random_state: int):

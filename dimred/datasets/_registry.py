@@ -22,6 +22,7 @@ from dimred.datasets._cylinder import make_cylinder
 from dimred.datasets._files import load_file
 from dimred.datasets._manifolds import make_embedded_manifold
 from dimred.datasets._mnist import load_fashion_mnist, load_mnist
+from dimred.datasets._well import load_well
 
 #: Seed of the one-off Bernoulli draw that binarises a test set, fixed so every method
 #: and seed is scored on the same binary images.
@@ -60,8 +61,9 @@ PREPROCESSING_OPTIONS = ("n_train", "n_test", "scale01", "standardize", "binariz
 
 
 def loader_of(source: str, search_path: SearchPath = None) -> Callable[..., Bunch]:
-    """The function that loads ``source``: a built-in name, ``file:PATH`` or an import
-    path ``package.module:function``, resolved in ``search_path`` first (see
+    """The function that loads ``source``: a built-in name, ``file:PATH``,
+    ``the_well:FOLDER`` (:func:`dimred.datasets.load_well`) or an import path
+    ``package.module:function``, resolved in ``search_path`` first (see
     :func:`dimred._plugins.load_object`).
 
     Raises
@@ -71,6 +73,8 @@ def loader_of(source: str, search_path: SearchPath = None) -> Callable[..., Bunc
     """
     if source.startswith("file:"):
         return load_file
+    if source.startswith("the_well:"):
+        return load_well
     if source in LOADERS:
         return LOADERS[source]
     if is_import_path(source):
@@ -78,8 +82,8 @@ def loader_of(source: str, search_path: SearchPath = None) -> Callable[..., Bunc
         if not callable(loader):
             raise ValueError(f"dataset source {source!r} is not a function")
         return loader
-    raise ValueError(f"unknown dataset {source!r}; known: {sorted(LOADERS)}, file:PATH or "
-                     "package.module:function.")
+    raise ValueError(f"unknown dataset {source!r}; known: {sorted(LOADERS)}, file:PATH, "
+                     "the_well:FOLDER or package.module:function.")
 
 
 def loader_options(source: str, search_path: SearchPath = None) -> set[str]:
@@ -155,8 +159,8 @@ def load_dataset(
             f"dataset {source!r} has no option(s) {sorted(unknown)}; it takes "
             f"{sorted(accepted) + list(PREPROCESSING_OPTIONS)}."
         )
-    if source.startswith("file:"):
-        data = load_file(**resolve_file_options(source, options, search_path))
+    if source.startswith(("file:", "the_well:")):
+        data = loader(**resolve_file_options(source, options, search_path))
     elif "data_home" in inspect.signature(loader).parameters:
         data = loader(data_home=data_home, **options)
     else:
@@ -200,7 +204,7 @@ def resolve_file_options(source: str, options: dict, search_path: SearchPath) ->
     folder: a suite's data travels with the suite, wherever it is run from."""
     folders = [search_path] if isinstance(search_path, str | os.PathLike) else search_path
     base = Path(folders[0]) if folders else Path.cwd()
-    arguments = {**options, "path": source.removeprefix("file:")}
+    arguments = {**options, "path": source.split(":", 1)[1]}
     for key in ("path", "test"):
         if arguments.get(key) is not None:
             arguments[key] = base / Path(arguments[key]).expanduser()

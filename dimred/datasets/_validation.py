@@ -8,6 +8,8 @@ Each dataset says how to hold out (``Bunch.validation``):
 - ``"groups"``: whole groups of rows (``Bunch.groups_train``: a parameter value, a
   trajectory), so that no group has rows on both sides;
 - ``"time block"``: the last rows in time, the way its test set is held out;
+- ``"given"``: the rows the data names (``Bunch.validation_rows``: The Well's valid
+  files);
 - ``"rows"`` (the default): rows at random.
 
 Only the training set is split: the test set is never part of it.
@@ -20,7 +22,7 @@ from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.utils import Bunch
 
 #: The kinds of validation split a dataset may declare.
-VALIDATION_KINDS = ("rows", "groups", "time block")
+VALIDATION_KINDS = ("rows", "groups", "time block", "given")
 
 
 def validation_split(data: Bunch, fraction: float = 0.2,
@@ -54,6 +56,12 @@ def validation_split(data: Bunch, fraction: float = 0.2,
     if kind == "time block":
         n_validation = _check_both_sides(fraction, n_rows, "rows")
         return np.arange(n_rows - n_validation), np.arange(n_rows - n_validation, n_rows)
+    if kind == "given":  # the fraction is the data's own
+        held_out = np.zeros(n_rows, dtype=bool)
+        held_out[np.asarray(data.get("validation_rows"), dtype=int)] = True
+        if held_out.all() or not held_out.any():
+            raise ValueError("the given validation rows leave a side empty.")
+        return np.flatnonzero(~held_out), np.flatnonzero(held_out)
     if kind == "groups":
         groups = np.asarray(data.get("groups_train"))
         if groups.shape != (n_rows,):

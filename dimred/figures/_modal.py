@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn.utils import Bunch
 
+from dimred.arrays._streams import column_statistics, is_streamed, row_batches
 from dimred.figures import _drawing
 
 #: Leading modes kept in the examples and drawn.
@@ -39,7 +40,8 @@ def training_spectrum(X: np.ndarray) -> np.ndarray | None:
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
+    X : array of shape (n_samples, n_features)
+        In memory, memory-mapped or dask (read a block at a time).
 
     Returns
     -------
@@ -50,9 +52,19 @@ def training_spectrum(X: np.ndarray) -> np.ndarray | None:
     n_samples, n_features = X.shape
     if min(n_samples, n_features) > SPECTRUM_MAX_SIDE or n_samples < 2:
         return None
-    centred = np.asarray(X, dtype=np.float64) - np.mean(X, axis=0, dtype=np.float64)
-    # The smaller Gram matrix has the same non-zero eigenvalues as the other.
-    gram = centred.T @ centred if n_features <= n_samples else centred @ centred.T
+    if is_streamed(X):  # a file or dask array: the covariance a block at a time
+        if n_features > SPECTRUM_MAX_SIDE:
+            return None
+        mean = column_statistics(X).mean
+        gram = np.zeros((n_features, n_features))
+        for block in row_batches(X, dtype=np.float64):
+            block -= mean
+            gram += block.T @ block
+    else:
+        X = np.asarray(X, dtype=np.float64)
+        centred = X - X.mean(axis=0)
+        # The smaller Gram matrix has the same non-zero eigenvalues as the other.
+        gram = centred.T @ centred if n_features <= n_samples else centred @ centred.T
     eigenvalues = np.linalg.eigvalsh(gram)[::-1] / (n_samples - 1)
     return np.clip(eigenvalues, 0.0, None)
 
