@@ -1,8 +1,8 @@
 """dimred: a comparative dimensionality-reduction benchmark.
 
-Four methods under one scikit-learn contract (``fit`` / ``transform`` /
+Methods under one scikit-learn contract (``fit`` / ``transform`` /
 ``inverse_transform`` / ``score`` in nats / ``reconstruction_error``):
-:class:`POD`, :class:`PCA`, :class:`AE` and :class:`VAE`.
+:class:`POD`, :class:`PCA`, :class:`AE`, :class:`VAE` and :class:`QuadraticManifold`.
 
 A new method implements :class:`ReducerMixin` (the contract, documented there), is
 checked by :func:`dimred.testing.check_reducer`, and is named in a suite by its import
@@ -35,12 +35,14 @@ if TYPE_CHECKING:
     from dimred.contract._reducer import ReducerMixin
     from dimred.linear._pca import PCA
     from dimred.linear._pod import POD
+    from dimred.linear._quadratic import QuadraticManifold
     from dimred.neural._ae import AE
     from dimred.neural._vae import VAE
 
 #: Public name -> the module defining it.
 _ESTIMATOR_MODULES = {"POD": "dimred.linear._pod", "PCA": "dimred.linear._pca",
-                      "AE": "dimred.neural._ae", "VAE": "dimred.neural._vae"}
+                      "AE": "dimred.neural._ae", "VAE": "dimred.neural._vae",
+                      "QuadraticManifold": "dimred.linear._quadratic"}
 
 _legacy.install()  # models pickled before the layout by layer still load
 
@@ -72,4 +74,5 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_ESTIMATOR_MODULES, *_LAZY, "ESTIMATORS"])
 
 
-__all__ = ["AE", "ESTIMATORS", "PCA", "POD", "VAE", "ReducerMixin", "__version__"]
+__all__ = ["AE", "ESTIMATORS", "PCA", "POD", "VAE", "QuadraticManifold", "ReducerMixin",
+           "__version__"]

@@ -8,7 +8,7 @@ they are listed, with that reason, and every other check must pass.
 import torch
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
-from dimred import AE, PCA, POD, VAE
+from dimred import AE, PCA, POD, VAE, QuadraticManifold
 
 #: The width of the user-defined networks below.
 WIDTH = 10
@@ -53,6 +53,8 @@ def _is_width_error(error: BaseException | None) -> bool:
         POD(n_components=1, method="snapshots"),
         POD(n_components=0.9, method="covariance"),
         PCA(),
+        QuadraticManifold(n_components=1),
+        QuadraticManifold(n_components=1, basis="greedy", regularization=1e-6),
         AE(max_epochs=5, hidden_layer_sizes=(16,)),
         VAE(max_epochs=5, hidden_layer_sizes=(16,)),
         VAE(max_epochs=3, hidden_layer_sizes=(), noise_variance=0.5, kl_warmup_epochs=2),
