@@ -115,7 +115,10 @@ def _xarray_variables(path: Path, variables: list[str] | None, params: list[str]
     import xarray as xr
 
     if path.suffix == ".zarr":
-        dataset = xr.open_zarr(path)
+        try:  # consolidated metadata where the store has it (xarray writes it by default)
+            dataset = xr.open_zarr(path, consolidated=True)
+        except ValueError:  # ... else the arrays' own, without xarray's warning
+            dataset = xr.open_zarr(path, consolidated=False)
     else:
         dataset = xr.open_dataset(path, chunks={})
     names = list(dataset.data_vars)
