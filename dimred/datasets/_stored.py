@@ -68,9 +68,10 @@ def open_stored(path: str | Path, *, key: str | None = None,
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file.")
     if path.suffix in HDF5_SUFFIXES:
-        if variables is not None:
+        if variables is not None or params is not None:
             raise ValueError(f"{path}: an HDF5 file is read by key=, the path of one "
-                             "dataset; variables= is for netCDF and Zarr.")
+                             "dataset, its dimension scales giving times and groups; "
+                             "variables= and params= are for netCDF and Zarr.")
         arrays, coordinates = _hdf5_array(path, key)
     else:
         if key is not None:
