@@ -199,15 +199,7 @@ def _covariance_one_pass(
     partials = in_parallel(
         accumulate, n_samples, n_features * np.dtype(dtype).itemsize, max_workers
     )
-    product, sums = _summed(partials)
-    assert_all_finite(sums, input_name="X")  # NaN or inf anywhere reaches the sums
-    if shift is None:
-        return product, np.zeros(n_features)
-    offset = sums / n_samples
-    product -= n_samples * np.outer(offset, offset)
-    if root_weights is not None:
-        offset = offset / root_weights
-    return product, shift.astype(np.float64) + offset
+    return _unshifted(*_summed(partials), shift, n_samples, root_weights)
 
 
 def _dask_covariance_one_pass(X, center: bool, root_weights, dtype):
@@ -222,9 +214,15 @@ def _dask_covariance_one_pass(X, center: bool, root_weights, dtype):
     # in_parallel does (two BLAS threads per task oversubscribed the cores: 0.6x).
     with BLAS.limit(limits=1, user_api="blas"):
         product, sums = dask.compute(*dask_gram(X, shift, root_weights, dtype, axis=0))
+    return _unshifted(product, sums, shift if center else None, n_samples, root_weights)
+
+
+def _unshifted(product: np.ndarray, sums: np.ndarray, shift, n_samples: int, root_weights):
+    """The centred product and the mean, from the product and column sums of rows
+    shifted by ``shift`` (None: not centred): ``Yc^T Yc = Ys^T Ys - n d d^T``."""
     assert_all_finite(sums, input_name="X")  # NaN or inf anywhere reaches the sums
-    if not center:
-        return product, np.zeros(n_features)
+    if shift is None:
+        return product, np.zeros(product.shape[0])
     offset = sums / n_samples
     product -= n_samples * np.outer(offset, offset)
     if root_weights is not None:
