@@ -249,7 +249,7 @@ class NeuralReducer(PicklesWeights, ReducerMixin, BaseEstimator, metaclass=ABCMe
 
     # ------------------------------------------------------------------ hooks
     #: Whether the loss is bounded below by zero (a squared error, Bernoulli nats): the
-    #: convergence check judges its fall by its value, else by its span.
+    #: convergence check judges its fall by its value, else per feature.
     _loss_has_zero: bool = True
 
     @abstractmethod

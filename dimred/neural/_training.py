@@ -139,7 +139,8 @@ def train(
     if best_state is not None:
         network.load_state_dict(best_state)
     elif len(result.loss_curve) == config.max_epochs:  # not stopped early on validation
-        check_converged(result.loss_curve, config, loss_has_zero=loss_has_zero)
+        check_converged(result.loss_curve, config, loss_has_zero=loss_has_zero,
+                        n_features=rows.X.shape[1])
     network.eval()
     return result
 
@@ -160,21 +161,24 @@ def budgeted_epochs(n_samples: int, batch_size: int) -> int:
     return max(MIN_EPOCHS, math.ceil(MIN_UPDATES / updates_per_epoch))
 
 
-#: A loss still falling by more than this fraction over the last tenth of the epochs at
-#: the full learning rate is far from convergence: a fraction of its value for a loss
-#: bounded below by zero, else a fraction of its fall over the second half of them.
+#: A loss still falling by more than this fraction of its scale over the last tenth of
+#: the epochs at the full learning rate is far from convergence (see check_converged).
 UNCONVERGED_DROP = 0.05
 
 
-def check_converged(loss_curve: list[float], config, *, loss_has_zero: bool = True) -> None:
+def check_converged(loss_curve: list[float], config, *, loss_has_zero: bool = True,
+                    n_features: int = 1) -> None:
     """Warn if the loss was still falling fast when the learning rate began to decay:
     over the last tenth of the full-rate epochs it fell by more than
-    :data:`UNCONVERGED_DROP` of its scale. For a loss bounded below by zero (a squared
-    error, Bernoulli nats) the scale is its value. A loss in nats of a continuous
-    density has no such zero: it moves with the data's units and may be negative, so a
-    percentage of its value means nothing (a fall from 4.4 to 1.0 read as 343%); its
-    scale is its fall over the second half of the full-rate epochs (from their
-    highest), a share of at most 100%, which a loss still falling steadily exceeds."""
+    :data:`UNCONVERGED_DROP` of its scale.
+
+    For a loss bounded below by zero (a squared error, Bernoulli nats) the scale is its
+    value. A loss in nats of a continuous density has no such zero: it moves with the
+    data's units and may be negative, so a percentage of its value means nothing (a
+    fall from 4.4 to 1.0 nats was read as 343%). Its scale is per feature: a Gaussian's
+    nats per sample are ``d/2 log(variance)`` plus a constant, so a fall of ``Δ`` nats
+    is a variance falling by ``1 - exp(-2Δ/d)`` (at most 100%), judged as the squared
+    error's relative fall is."""
     full_rate = config.max_epochs if config.learning_rate_schedule != "cosine" \
         else int(_DECAY_START * config.max_epochs)
     window = max(2, full_rate // 10)
@@ -183,13 +187,15 @@ def check_converged(loss_curve: list[float], config, *, loss_has_zero: bool = Tr
         return
     earlier = sum(curve[full_rate - 2 * window : full_rate - window]) / window
     later = sum(curve[full_rate - window : full_rate]) / window
-    half = full_rate // 2
-    scale = later if loss_has_zero else max(curve[half:]) - later
-    if scale <= 0 or (earlier - later) / scale <= UNCONVERGED_DROP:
+    drop = earlier - later
+    if loss_has_zero:
+        share, fell = drop / later, f"by {drop / later:.0%}"
+    else:
+        share = -math.expm1(-2 * drop / n_features)
+        fell = (f"by {drop:.4g} nats per sample ({drop / n_features:.3g} per feature: a "
+                f"Gaussian noise variance falling by {share:.0%})")
+    if share <= UNCONVERGED_DROP:
         return
-    share = (earlier - later) / scale
-    fell = (f"by {share:.0%}" if loss_has_zero else
-            f"by {earlier - later:.4g}, {share:.0%} of its fall since epoch {half + 1}")
     warnings.warn(
         f"training stopped far from convergence: over epochs {full_rate - window + 1} "
         f"to {full_rate}, at the full learning rate, the loss still fell {fell}. Raise "
