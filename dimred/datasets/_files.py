@@ -10,8 +10,14 @@ import scipy.io
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.utils import Bunch
 
-from dimred.arrays._streams import concatenate_rows, is_streamed, split_blocks
-from dimred.datasets._stored import HDF5_SUFFIXES, XARRAY_SUFFIXES, fields_bunch, open_stored
+from dimred.arrays._streams import concatenate_rows, is_streamed
+from dimred.datasets._stored import (
+    HDF5_SUFFIXES,
+    XARRAY_SUFFIXES,
+    fields_bunch,
+    held_out_block_indices,
+    open_stored,
+)
 
 SUFFIXES = (".npy", ".npz", ".csv", ".parquet", ".mat", *HDF5_SUFFIXES, *XARRAY_SUFFIXES)
 
@@ -181,13 +187,8 @@ def held_out_blocks(X, test_fraction: float, random_state: int):
     """Training and test rows of the memory-mapped ``X``: a random ``test_fraction`` of
     its blocks of consecutive rows held out, each side a dask array that reads its
     blocks from the file when computed, so that neither is ever copied whole."""
-    blocks = split_blocks(X.shape[0], X.shape[1] * X.dtype.itemsize)
-    n_test = max(1, round(test_fraction * len(blocks)))
-    if n_test >= len(blocks):
-        raise ValueError(f"test_fraction={test_fraction} leaves no training block out of "
-                         f"{len(blocks)}.")
-    held_out = set(np.random.default_rng(random_state).choice(len(blocks), n_test,
-                                                              replace=False).tolist())
+    blocks, held_out = held_out_block_indices(X.shape[0], X.shape[1] * X.dtype.itemsize,
+                                              test_fraction, random_state)
     return tuple(concatenate_rows(X, [block for index, block in enumerate(blocks)
                                       if (index in held_out) == testing])
                  for testing in (False, True))

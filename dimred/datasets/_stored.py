@@ -306,16 +306,29 @@ def _held_out(fields: Fields, test_fraction: float, random_state: int) -> np.nda
     elif fields.times is not None:
         rows = np.arange(n_rows - max(1, round(test_fraction * n_rows)), n_rows)
     else:
-        blocks = split_blocks(n_rows, fields.X.shape[1] * fields.X.dtype.itemsize)
-        chosen = np.random.default_rng(random_state).choice(
-            len(blocks), max(1, round(test_fraction * len(blocks))), replace=False)
-        rows = np.concatenate([np.arange(n_rows)[blocks[index]] for index in chosen])
+        blocks, chosen = held_out_block_indices(n_rows, fields.X.shape[1] * fields.X.dtype.itemsize,
+                                         test_fraction, random_state)
+        rows = np.concatenate([np.arange(n_rows)[blocks[index]] for index in sorted(chosen)])
     held_out = np.zeros(n_rows, dtype=bool)
     held_out[rows] = True
     if held_out.all() or not held_out.any():
         raise ValueError(f"{fields.path}: test_fraction={test_fraction} leaves a side of "
                          "the split empty.")
     return held_out
+
+
+def held_out_block_indices(n_rows: int, row_bytes: int, test_fraction: float,
+                           random_state: int) -> tuple[list[slice], set[int]]:
+    """The blocks a streamed X is split by (:func:`dimred.arrays._streams.split_blocks`)
+    and which of them are test rows: ``test_fraction`` of them at random, at least one,
+    never all."""
+    blocks = split_blocks(n_rows, row_bytes)
+    n_test = max(1, round(test_fraction * len(blocks)))
+    if n_test >= len(blocks):
+        raise ValueError(f"test_fraction={test_fraction} leaves no training block out of "
+                         f"{len(blocks)}.")
+    chosen = np.random.default_rng(random_state).choice(len(blocks), n_test, replace=False)
+    return blocks, set(chosen.tolist())
 
 
 def _subset(fields: Fields, rows: np.ndarray) -> Fields:
