@@ -92,6 +92,7 @@ class AE(NeuralReducer):
         padding="zeros",
         encoder=None,
         decoder=None,
+        init="random",
         activation="relu",
         output_activation=None,
         loss="mse",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
-from numbers import Integral
 
 import numpy as np
 import torch
@@ -25,15 +24,16 @@ from dimred.arrays._streams import ColumnStatistics, is_streamed, map_row_chunks
 from dimred.contract._reducer import ReducerMixin, non_finite_message
 from dimred.neural import _options
 from dimred.neural._batches import rows_of, split
+from dimred.neural._building import BuildsNetworks
 from dimred.neural._pickling import PicklesWeights
 from dimred.neural._training import Rows, train
-from dimred.neural.networks import build_network, check_architecture, check_widths, set_data_units
 
 #: Rows per forward pass at inference: bounds memory, whatever the size of X.
 INFERENCE_BATCH = 4096
 
 
-class NeuralReducer(PicklesWeights, ReducerMixin, BaseEstimator, metaclass=ABCMeta):
+class NeuralReducer(BuildsNetworks, PicklesWeights, ReducerMixin, BaseEstimator,
+                    metaclass=ABCMeta):
     """Base of the PyTorch estimators: a subclass provides the objective and the scores.
 
     What a subclass provides (each hook is declared below with its contract):
@@ -60,11 +60,6 @@ class NeuralReducer(PicklesWeights, ReducerMixin, BaseEstimator, metaclass=ABCMe
 
     _hyperparameters: tuple[_options.Option, ...] = _options.SHARED
     _parameter_constraints: dict = _options.constraints(_options.SHARED)
-
-    #: Encoder outputs per latent unit: 1 for a code, 2 for a mean and a log-variance.
-    _n_encoder_outputs: int = 1
-    #: What the encoder's outputs are, for the message refusing a user's encoder.
-    _encoder_outputs_are = "n_components"
 
     shows_progress = True
 
@@ -317,51 +312,6 @@ class NeuralReducer(PicklesWeights, ReducerMixin, BaseEstimator, metaclass=ABCMe
         the training rows' column statistics (none by default)."""
 
     # ------------------------------------------------------------------ helpers
-    def _check_architecture(self, X: np.ndarray) -> None:
-        """Refuse an inconsistent architecture before any network is built."""
-        self.input_shape_ = check_architecture(
-            architecture=self.architecture, input_shape=self.input_shape,
-            encoder=self.encoder, decoder=self.decoder, n_features=X.shape[1])
-        self._hidden_sizes()
-        if self.architecture == "conv":
-            self._positive_ints(self.conv_channels, "conv_channels", "channel counts")
-
-    def _build_network(self, n_features: int, generator: torch.Generator) -> torch.nn.Module:
-        seeded = torch.Generator().manual_seed(generator.initial_seed())
-        output = self._decoder_output_activation()
-        network = build_network(
-            n_features=n_features, n_components=self.n_components,
-            n_outputs=self._n_encoder_outputs * self.n_components,
-            architecture=self.architecture, hidden_layer_sizes=self._hidden_sizes(),
-            activation=self.activation, output_activation=output,
-            input_shape=getattr(self, "input_shape_", None),
-            conv_channels=self.conv_channels, padding=self.padding, encoder=self.encoder,
-            decoder=self.decoder, scalars=self._learned_scalars(), generator=seeded,
-            linear_output=output == "identity" and self._bernoulli_setting() is None)
-        return network.to(self._device())
-
-    def _new_network(self, rows: Rows, statistics: ColumnStatistics,
-                     generator: torch.Generator) -> torch.nn.Module:
-        network = self._build_network(self.n_features_in_, generator)
-        if self.encoder is not None:  # the user's modules: check their widths first
-            check_widths(network, rows.first(2), self.n_components,
-                         self._n_encoder_outputs * self.n_components,
-                         self._encoder_outputs_are)
-        set_data_units(network, statistics.mean, statistics.variance)
-        self._initialise(network, statistics)
-        return network
-
-    def _hidden_sizes(self) -> tuple[int, ...]:
-        return self._positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes", "layer widths")
-
-    @staticmethod
-    def _positive_ints(values, name: str, what: str) -> tuple[int, ...]:
-        sizes = tuple(np.atleast_1d(np.asarray(values, dtype=object)).tolist())
-        for size in sizes:
-            if not isinstance(size, Integral) or isinstance(size, bool) or size <= 0:
-                raise ValueError(f"{name} must contain positive ints ({what}), got {values!r}.")
-        return sizes
-
     def _device(self) -> torch.device:
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -90,6 +90,14 @@ SHARED = (
     Option("decoder", None, [torch.nn.Module, None], "torch.nn.Module",
            "Your own decoder, given with ``encoder``: ``(batch, n_components)`` back to "
            "``(batch, n_features)``."),
+    Option("init", "random", [StrOptions({"random", "pod"})], '{"random", "pod"}', """
+        ``"pod"`` starts the network at the linear model: a fixed linear path through
+        the training rows' leading ``n_components`` POD modes runs beside the layers,
+        whose last layers start at zero, so the first epoch starts from POD's
+        reconstruction (an AE, with codes whitened to unit variance) or from
+        probabilistic PCA's posterior and decoder (a VAE). Training then learns only
+        the nonlinear correction. For the built-in networks of a decoder of the data's
+        values (not a sigmoid, not logits); conv networks included."""),
     Option("activation", "relu", [StrOptions(set(ACTIVATIONS))],
            '{"relu", "tanh", "logistic", "identity"}', """
         Hidden activation. Weights are initialised to suit it (He for ReLU, LeCun for

@@ -17,12 +17,17 @@ from dimred.arrays._streams import ColumnStatistics, column_statistics
 from dimred.neural import _options
 from dimred.neural._base import NeuralReducer
 from dimred.neural._options import Option
+from dimred.neural.networks import start_at_pod
 
 #: Posterior draws per sample in ``score_samples``.
 ELBO_SAMPLES = 16
 #: A latent unit is active when its posterior mean varies over the data by more than
 #: this (variance, in the prior's unit); Burda et al. (2015).
 ACTIVE_UNIT_THRESHOLD = 0.01
+#: The least noise variance, per standardised feature (the data's mean variance is 1),
+#: that ``init="pod"`` starts from: data the modes reconstruct exactly has none, and its
+#: log would be -inf.
+NOISE_FLOOR = 1e-8
 _ELBO_SALT = 0
 #: (importance samples x rows) decoded per forward pass in ``log_likelihood``.
 _IWAE_CHUNK = 2**15
@@ -105,6 +110,7 @@ feature_names_in_, device_
         padding="zeros",
         encoder=None,
         decoder=None,
+        init="random",
         activation="relu",
         output_activation=None,
         likelihood="gaussian",
@@ -194,6 +200,22 @@ feature_names_in_, device_
             variance = float(np.mean(statistics.variance))
             with torch.no_grad():
                 network.log_noise_variance.fill_(math.log(max(variance, 1e-6)))
+
+    def _start_at_pod(self, network, subspace) -> None:
+        """Start at probabilistic PCA's maximum-likelihood solution on the k modes
+        (Tipping & Bishop 1999), where the ELBO is tight: decoder ``V (L - s2)^1/2``,
+        posterior mean ``L^-1 (L - s2)^1/2 V^T x`` and variance ``s2 / L``, with ``L``
+        the modes' variances and ``s2`` the mean variance they leave out; a learned
+        noise variance starts at ``s2`` (in the data's units)."""
+        tiny = np.finfo(np.float64).tiny
+        noise = max(subspace.residual, NOISE_FLOOR)
+        variances = np.maximum(subspace.variances, noise)
+        spread = np.sqrt(np.maximum(variances - noise, tiny))
+        start_at_pod(network, subspace.modes, spread / variances, spread,
+                     log_variance=np.log(noise / variances))
+        if "log_noise_variance" in self._learned_scalars():
+            with torch.no_grad():
+                network.log_noise_variance.fill_(math.log(noise * subspace.unit**2))
 
     @property
     def noise_variance_(self) -> float | None:

@@ -22,12 +22,14 @@ from dimred.neural.networks._layers import (
     ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
     add_scalars,
+    data_scale,
     in_data_units,
     set_data_units,
     start_output_at_the_mean,
     weights_in_data_units,
 )
 from dimred.neural.networks._mlp import AutoencoderNetwork
+from dimred.neural.networks._pod_path import start_at_pod, with_pod_path
 from dimred.neural.networks._user import UserNetwork, check_widths
 
 ARCHITECTURES = ("mlp", "conv")
@@ -77,7 +79,8 @@ def build_network(*, n_features: int, n_components: int, n_outputs: int,
                   output_activation: str, input_shape: tuple[int, ...] | None,
                   conv_channels: Sequence[int], padding: str, encoder: nn.Module | None,
                   decoder: nn.Module | None, scalars: Sequence[str] = (),
-                  linear_output: bool = False, generator: torch.Generator) -> nn.Module:
+                  linear_output: bool = False, pod_path: bool = False,
+                  generator: torch.Generator) -> nn.Module:
     """A new network: the user's ``encoder`` and ``decoder`` when given, else the
     built-in ``architecture``, with weights drawn from ``generator``; ``scalars`` names
     the learned scalars the objective adds (each starts at 0).
@@ -89,7 +92,10 @@ def build_network(*, n_features: int, n_components: int, n_outputs: int,
     see the rows as they are.
 
     ``n_outputs`` is the encoder's output width (``n_components`` for a code, twice that
-    for a mean and a log-variance); the decoder always takes ``n_components``.
+    for a mean and a log-variance); the decoder always takes ``n_components``. With
+    ``pod_path`` a built-in network gets a linear path beside its layers
+    (:mod:`~dimred.neural.networks._pod_path`), inside the data's units, set by
+    :func:`start_at_pod`.
     """
     if encoder is not None:
         return add_scalars(UserNetwork(encoder, decoder), scalars)
@@ -101,11 +107,13 @@ def build_network(*, n_features: int, n_components: int, n_outputs: int,
                                          **common)
     else:
         network = AutoencoderNetwork(n_features, n_components, n_outputs, **common)
+    if pod_path:
+        network = with_pod_path(network, n_features, n_components)
     if linear_output:
         network = in_data_units(network, n_features)
     return add_scalars(network, scalars)
 
 
 __all__ = ["ACTIVATIONS", "ARCHITECTURES", "OUTPUT_ACTIVATIONS", "PADDINGS",
-           "build_network", "check_architecture", "check_widths", "set_data_units",
-           "start_output_at_the_mean", "weights_in_data_units"]
+           "build_network", "check_architecture", "check_widths", "data_scale", "set_data_units",
+           "start_at_pod", "start_output_at_the_mean", "weights_in_data_units"]

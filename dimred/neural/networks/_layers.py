@@ -89,13 +89,19 @@ def set_data_units(network: nn.Module, mean, variance) -> None:
     where its decoder variance stayed at the data's (c = 3.0; relative test error 0.076
     at k = 8, seed 0, against 0.010 standardised; docs/measurements.md).
     """
-    scale = float(np.sqrt(np.mean(variance)))
-    scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+    scale = data_scale(variance)
     with torch.no_grad():
         for module in network.modules():
             if isinstance(module, Standardise):
                 module.shift.copy_(torch.as_tensor(np.asarray(mean), dtype=module.shift.dtype))
                 module.scale.fill_(scale)
+
+
+def data_scale(variance) -> float:
+    """The one scale of :func:`set_data_units`: the root of the mean column variance
+    (1 for constant data)."""
+    scale = float(np.sqrt(np.mean(variance)))
+    return scale if np.isfinite(scale) and scale > 0 else 1.0
 
 
 def weights_in_data_units(network: nn.Module, weights: dict) -> dict:
