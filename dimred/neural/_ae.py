@@ -93,6 +93,7 @@ class AE(NeuralReducer):
         encoder=None,
         decoder=None,
         init="random",
+        pod_modes=None,
         activation="relu",
         output_activation=None,
         loss="mse",

@@ -27,6 +27,7 @@ from dimred.neural._batches import rows_of, split
 from dimred.neural._building import BuildsNetworks
 from dimred.neural._pickling import PicklesWeights
 from dimred.neural._training import Rows, train
+from dimred.neural.networks import fixed_mode_count
 
 #: Rows per forward pass at inference: bounds memory, whatever the size of X.
 INFERENCE_BATCH = 4096
@@ -344,7 +345,9 @@ class NeuralReducer(BuildsNetworks, PicklesWeights, ReducerMixin, BaseEstimator,
         return torch.device(self.device_) if hasattr(self, "device_") else self._device()
 
     def _count_parameters(self) -> int:
-        return sum(parameter.numel() for parameter in self.network_.parameters())
+        # The POD modes the network holds fixed were fitted to the data too.
+        return (sum(parameter.numel() for parameter in self.network_.parameters())
+                + fixed_mode_count(self.network_))
 
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}

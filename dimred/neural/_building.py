@@ -22,6 +22,7 @@ from dimred.neural.networks import (
     check_architecture,
     check_widths,
     data_scale,
+    set_coefficient_modes,
     set_data_units,
     start_at_pod,
 )
@@ -50,6 +51,7 @@ class BuildsNetworks:
         self._hidden_sizes()
         if self.architecture == "conv":
             self._positive_ints(self.conv_channels, "conv_channels", "channel counts")
+        self.n_pod_modes_ = self._check_pod_modes(X)
         if self.init == "pod" and (self.encoder is not None or self._bernoulli_setting()
                                    or self._decoder_output_activation() != "identity"):
             raise ValueError("init='pod' starts a built-in network at a linear decoder of "
@@ -69,7 +71,7 @@ class BuildsNetworks:
             conv_channels=self.conv_channels, padding=self.padding, encoder=self.encoder,
             decoder=self.decoder, scalars=self._learned_scalars(), generator=seeded,
             linear_output=output == "identity" and self._bernoulli_setting() is None,
-            pod_path=self.init == "pod")
+            pod_path=self.init == "pod", n_modes=getattr(self, "n_pod_modes_", None))
         return network.to(self._device())
 
     def _new_network(self, rows: Rows, statistics: ColumnStatistics,
@@ -81,10 +83,28 @@ class BuildsNetworks:
                          self._encoder_outputs_are)
         set_data_units(network, statistics.mean, statistics.variance)
         self._initialise(network, statistics)
-        if self.init == "pod":
-            self._start_at_pod(network, principal_subspace(
-                rows, statistics, data_scale(statistics.variance), self.n_components, generator))
+        n_modes = self.n_pod_modes_ or 0
+        if self.init == "pod" or n_modes:
+            subspace = principal_subspace(rows, statistics, data_scale(statistics.variance),
+                                          max(n_modes, self.n_components), generator)
+            if n_modes:
+                set_coefficient_modes(network, subspace.leading(n_modes).modes)
+            if self.init == "pod":
+                self._start_at_pod(network, subspace.leading(self.n_components))
         return network
+
+    def _check_pod_modes(self, X) -> int | None:
+        """The POD modes a network on coefficients uses: ``pod_modes``, at most the
+        data's rank bound; refused for a conv or user's network, or below the code."""
+        if self.pod_modes is None:
+            return None
+        if self.architecture != "mlp" or self.encoder is not None:
+            raise ValueError("pod_modes puts the built-in MLP on POD coefficients; it takes "
+                             "no conv architecture and no encoder/decoder of your own.")
+        if self.pod_modes < self.n_components:
+            raise ValueError(f"pod_modes={self.pod_modes} must be at least n_components="
+                             f"{self.n_components}: the code is made from the coefficients.")
+        return min(self.pod_modes, *X.shape)
 
     def _hidden_sizes(self) -> tuple[int, ...]:
         return self._positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes", "layer widths")

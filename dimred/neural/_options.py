@@ -98,6 +98,15 @@ SHARED = (
         probabilistic PCA's posterior and decoder (a VAE). Training then learns only
         the nonlinear correction. For the built-in networks of a decoder of the data's
         values (not a sigmoid, not logits); conv networks included."""),
+    Option("pod_modes", None, [*_positive(Integral), None], "int or None", """
+        A network on POD coefficients (POD-DL-ROM, Fresca & Manzoni 2022; EZyRB's
+        ``PODAE``): the rows are projected on their leading ``pod_modes`` POD modes
+        (fixed, from the training rows), the layers map those coefficients to the code
+        and back, and the decoded coefficients are lifted back by the same modes. The
+        layers are ``pod_modes`` wide at both ends instead of ``n_features``, so it
+        trains faster; its reconstruction lies in the modes' span. At most
+        ``min(n_samples, n_features)`` are used, and no fewer than ``n_components``.
+        For the ``"mlp"`` architecture; combines with ``init="pod"``."""),
     Option("activation", "relu", [StrOptions(set(ACTIVATIONS))],
            '{"relu", "tanh", "logistic", "identity"}', """
         Hidden activation. Weights are initialised to suit it (He for ReLU, LeCun for

@@ -35,12 +35,22 @@ class Subspace:
     modes: np.ndarray
     #: Shape (k,): the variance of the rows along each mode (eigenvalue / n_samples).
     variances: np.ndarray
-    #: The mean variance per direction that the k modes leave out (probabilistic PCA's
-    #: noise variance sigma^2), in the same units.
-    residual: float
+    #: The rows' variance summed over every direction (their mean squared norm).
+    total: float
     #: The scale the centred rows were divided by (:func:`data_scale`): the data's
     #: units per standardised unit.
     unit: float
+
+    @property
+    def residual(self) -> float:
+        """The mean variance per direction that the modes leave out: probabilistic
+        PCA's noise variance sigma^2."""
+        n_features, k = self.modes.shape
+        return max(self.total - float(self.variances.sum()), 0.0) / max(n_features - k, 1)
+
+    def leading(self, k: int) -> Subspace:
+        """The first ``k`` modes."""
+        return Subspace(self.modes[:, :k], self.variances[:k], self.total, self.unit)
 
 
 def principal_subspace(rows: InMemoryRows | StreamedRows, statistics: ColumnStatistics,
@@ -69,8 +79,7 @@ def principal_subspace(rows: InMemoryRows | StreamedRows, statistics: ColumnStat
         values, modes, total = _randomized(rows, shift, scale, k, generator)
     # Directions past the data's rank have no variance: they carry no code.
     modes[:, values <= values[:1].max(initial=0.0) * 1e-12] = 0.0
-    residual = max(total - float(values.sum()), 0.0) / n / max(d - k, 1)
-    return Subspace(modes, values / n, residual, scale)
+    return Subspace(modes, values / n, total / n, scale)
 
 
 def _standardised(rows, shift: np.ndarray, scale: float):

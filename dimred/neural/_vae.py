@@ -111,6 +111,7 @@ feature_names_in_, device_
         encoder=None,
         decoder=None,
         init="random",
+        pod_modes=None,
         activation="relu",
         output_activation=None,
         likelihood="gaussian",

@@ -29,7 +29,13 @@ from dimred.neural.networks._layers import (
     weights_in_data_units,
 )
 from dimred.neural.networks._mlp import AutoencoderNetwork
-from dimred.neural.networks._pod_path import start_at_pod, with_pod_path
+from dimred.neural.networks._pod_path import (
+    fixed_mode_count,
+    on_coefficients,
+    set_coefficient_modes,
+    start_at_pod,
+    with_pod_path,
+)
 from dimred.neural.networks._user import UserNetwork, check_widths
 
 ARCHITECTURES = ("mlp", "conv")
@@ -80,7 +86,7 @@ def build_network(*, n_features: int, n_components: int, n_outputs: int,
                   conv_channels: Sequence[int], padding: str, encoder: nn.Module | None,
                   decoder: nn.Module | None, scalars: Sequence[str] = (),
                   linear_output: bool = False, pod_path: bool = False,
-                  generator: torch.Generator) -> nn.Module:
+                  n_modes: int | None = None, generator: torch.Generator) -> nn.Module:
     """A new network: the user's ``encoder`` and ``decoder`` when given, else the
     built-in ``architecture``, with weights drawn from ``generator``; ``scalars`` names
     the learned scalars the objective adds (each starts at 0).
@@ -95,7 +101,9 @@ def build_network(*, n_features: int, n_components: int, n_outputs: int,
     for a mean and a log-variance); the decoder always takes ``n_components``. With
     ``pod_path`` a built-in network gets a linear path beside its layers
     (:mod:`~dimred.neural.networks._pod_path`), inside the data's units, set by
-    :func:`start_at_pod`.
+    :func:`start_at_pod`. With ``n_modes`` an MLP's layers take and give the rows'
+    leading ``n_modes`` POD coefficients (:func:`on_coefficients`), the modes set by
+    :func:`set_coefficient_modes`.
     """
     if encoder is not None:
         return add_scalars(UserNetwork(encoder, decoder), scalars)
@@ -106,7 +114,9 @@ def build_network(*, n_features: int, n_components: int, n_outputs: int,
                                          channels=tuple(conv_channels), padding=padding,
                                          **common)
     else:
-        network = AutoencoderNetwork(n_features, n_components, n_outputs, **common)
+        network = AutoencoderNetwork(n_modes or n_features, n_components, n_outputs, **common)
+        if n_modes is not None:
+            network = on_coefficients(network, n_features, n_modes)
     if pod_path:
         network = with_pod_path(network, n_features, n_components)
     if linear_output:
@@ -115,5 +125,6 @@ def build_network(*, n_features: int, n_components: int, n_outputs: int,
 
 
 __all__ = ["ACTIVATIONS", "ARCHITECTURES", "OUTPUT_ACTIVATIONS", "PADDINGS",
-           "build_network", "check_architecture", "check_widths", "data_scale", "set_data_units",
-           "start_at_pod", "start_output_at_the_mean", "weights_in_data_units"]
+           "build_network", "check_architecture", "check_widths", "data_scale",
+           "fixed_mode_count", "set_coefficient_modes", "set_data_units", "start_at_pod",
+           "start_output_at_the_mean", "weights_in_data_units"]

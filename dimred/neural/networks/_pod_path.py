@@ -1,4 +1,6 @@
-"""A network that starts at POD: a fixed linear path through the leading POD modes
+"""Networks built around POD modes: one that starts at POD, and one on POD coefficients.
+
+A network that starts at POD has a fixed linear path through the leading POD modes
 beside the nonlinear one, whose last layers start at zero.
 
 The encoder gives ``e(x) + A^T x`` and the decoder ``d(z) + B z``, with ``A = V
@@ -8,6 +10,12 @@ first epoch starts exactly at the linear model (POD's projection for an AE, prob
 PCA's posterior and mean for a VAE); the nonlinear path then learns what the modes miss.
 The modes are buffers, saved with the weights and never trained: Adam's steps, sized for
 the nonlinear weights, would move them off the optimum they already sit at.
+
+A network on POD coefficients (POD-DL-ROM, Fresca & Manzoni 2022; EZyRB's ``PODAE``)
+projects the rows on their leading M POD modes, maps those M coefficients to the code
+and back with its layers, and lifts the decoded coefficients back by the same modes.
+Its layers are M wide at both ends instead of n_features, so it trains faster, and its
+reconstruction lies in the span of the M modes, as POD's at M does.
 """
 
 from __future__ import annotations
@@ -45,6 +53,46 @@ class PODDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.nonlinear(z) + (z * self.scale) @ self.modes.T
+
+
+class OnCoefficients(nn.Module):
+    """``layers(x @ V)`` (``lift=False``, the encoder) or ``layers(z) @ V^T``
+    (``lift=True``, the decoder), for the leading POD modes ``V``."""
+
+    def __init__(self, layers: nn.Module, n_features: int, n_modes: int, *, lift: bool):
+        super().__init__()
+        self.layers, self.lift = layers, lift
+        self.register_buffer("modes", torch.zeros(n_features, n_modes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.lift:
+            return self.layers(x) @ self.modes.T
+        return self.layers(x @ self.modes)
+
+
+def on_coefficients(network: nn.Module, n_features: int, n_modes: int) -> nn.Module:
+    """Make ``network``, built for ``n_modes`` inputs, take and give rows of
+    ``n_features`` through the POD modes set by :func:`set_coefficient_modes`."""
+    network.encoder = OnCoefficients(network.encoder, n_features, n_modes, lift=False)
+    network.decoder = OnCoefficients(network.decoder, n_features, n_modes, lift=True)
+    return network
+
+
+def set_coefficient_modes(network: nn.Module, modes: np.ndarray) -> None:
+    """Set the modes of an :func:`on_coefficients` network: shape ``(n_features,
+    n_modes)``, orthonormal columns."""
+    with torch.no_grad():
+        for module in network.modules():
+            if isinstance(module, OnCoefficients):
+                module.modes.copy_(torch.as_tensor(modes, dtype=module.modes.dtype))
+
+
+def fixed_mode_count(network: nn.Module) -> int:
+    """The entries of the POD modes a network holds fixed, counted once per set of
+    modes (the encoder's and the decoder's are the same modes)."""
+    return sum(module.modes.numel() for module in network.modules()
+               if isinstance(module, OnCoefficients | PODEncoder)
+               and not getattr(module, "lift", False))
 
 
 def with_pod_path(network: nn.Module, n_features: int, n_components: int) -> nn.Module:
