@@ -173,7 +173,7 @@ def check_converged(loss_curve: list[float], config, *, loss_has_zero: bool = Tr
     :data:`UNCONVERGED_DROP` of its scale.
 
     For a loss bounded below by zero (a squared error, Bernoulli nats) the scale is its
-    value. A loss in nats of a continuous density has no such zero: it moves with the
+    value before the fall. A loss in nats of a continuous density has no such zero: it moves with the
     data's units and may be negative, so a percentage of its value means nothing (a
     fall from 4.4 to 1.0 nats was read as 343%). Its scale is per feature: a Gaussian's
     nats per sample are ``d/2 log(variance)`` plus a constant, so a fall of ``Δ`` nats
@@ -189,7 +189,9 @@ def check_converged(loss_curve: list[float], config, *, loss_has_zero: bool = Tr
     later = sum(curve[full_rate - window : full_rate]) / window
     drop = earlier - later
     if loss_has_zero:
-        share, fell = drop / later, f"by {drop / later:.0%}"
+        # The share of its value lost, at most 100%: a loss that fell to a ninth was
+        # said to have fallen by 798% when the fall was divided by where it ended.
+        share, fell = drop / earlier, f"by {drop / earlier:.0%}"
     else:
         share = -math.expm1(-2 * drop / n_features)
         fell = (f"by {drop:.4g} nats per sample ({drop / n_features:.3g} per feature: a "
