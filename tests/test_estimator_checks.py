@@ -58,6 +58,8 @@ def _is_width_error(error: BaseException | None) -> bool:
         AE(max_epochs=5, hidden_layer_sizes=(16,)),
         AE(max_epochs=3, hidden_layer_sizes=(16,), init="pod"),
         VAE(max_epochs=3, hidden_layer_sizes=(16,), init="pod"),
+        AE(max_epochs=3, hidden_layer_sizes=(16,), pod_modes=3),
+        VAE(max_epochs=3, hidden_layer_sizes=(16,), pod_modes=3, init="pod"),
         AE(max_epochs=3, architecture="conv", input_shape=(1, -1), conv_channels=(4,),
            hidden_layer_sizes=(8,), init="pod"),
         VAE(max_epochs=5, hidden_layer_sizes=(16,)),

@@ -4,12 +4,14 @@ correction; every built-in architecture and input route gets it."""
 
 import pickle
 
+import mlflow
 import numpy as np
 import pytest
 import torch
 from sklearn.decomposition import PCA as SklearnPCA
 
 from dimred import AE, POD, VAE
+from dimred.benchmark._model import log_estimator
 from dimred.neural import _pod_start
 from dimred.testing import check_reducer
 
@@ -119,13 +121,23 @@ def test_a_network_that_cannot_start_at_pod_is_refused(settings, what):
             size=(50, 40)))
 
 
-def test_the_contract_and_pickle():
+def test_the_contract_pickle_and_mlflow(tmp_path):
     check_reducer(AE(n_components=2, init="pod", max_epochs=5), sklearn_checks=False)
     check_reducer(VAE(n_components=2, init="pod", max_epochs=5), sklearn_checks=False)
     X = curved().astype(np.float32)
-    model = AE(n_components=2, init="pod", max_epochs=3, random_state=0).fit(X)
-    again = pickle.loads(pickle.dumps(model))
-    np.testing.assert_array_equal(again.transform(X), model.transform(X))
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = mlflow.create_experiment("pod", artifact_location=(tmp_path / "a").as_uri())
+    for model in (AE(n_components=2, init="pod", max_epochs=3, random_state=0),
+                  VAE(n_components=2, pod_modes=8, init="pod", max_epochs=3, random_state=0)):
+        codes = model.fit(X).transform(X)
+        again = pickle.loads(pickle.dumps(model))
+        np.testing.assert_array_equal(again.transform(X), codes)
+        np.testing.assert_array_equal(again.inverse_transform(codes),
+                                      model.inverse_transform(codes))
+        with mlflow.start_run(experiment_id=experiment):
+            uri = log_estimator(model, X[:50])
+        np.testing.assert_array_equal(mlflow.pyfunc.load_model(uri).predict(X[:50]),
+                                      codes[:50])
 
 
 # ------------------------------------------------------------ on POD coefficients

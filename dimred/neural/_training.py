@@ -173,9 +173,9 @@ def check_converged(loss_curve: list[float], config, *, loss_has_zero: bool = Tr
     :data:`UNCONVERGED_DROP` of its scale.
 
     For a loss bounded below by zero (a squared error, Bernoulli nats) the scale is its
-    value before the fall. A loss in nats of a continuous density has no such zero: it moves with the
-    data's units and may be negative, so a percentage of its value means nothing (a
-    fall from 4.4 to 1.0 nats was read as 343%). Its scale is per feature: a Gaussian's
+    value before the fall. A loss in nats of a continuous density has no such zero: it
+    moves with the data's units and may be negative, so a percentage of its value means
+    nothing (a fall from 4.4 to 1.0 nats was read as 343%). Its scale is per feature: a Gaussian's
     nats per sample are ``d/2 log(variance)`` plus a constant, so a fall of ``Δ`` nats
     is a variance falling by ``1 - exp(-2Δ/d)`` (at most 100%), judged as the squared
     error's relative fall is."""
