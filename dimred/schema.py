@@ -83,6 +83,42 @@ class Metric(_Name):
                        "curve: a tuning trial's loss on the validation split per epoch")
 
 
+class TaskMetric(_Name):
+    """Metrics of the tasks a suite names (``[tasks.NAME]``): each is logged into the
+    cell's run as ``NAME/metric`` (the MLflow UI groups a task's charts by its name)."""
+
+    ROM_ERROR = ("rom_error", "1",
+                 "parametric: ‖X − D(r(μ))‖_F / ‖X‖_F at the test parameters, the codes "
+                 "r(μ) regressed on the parameters and decoded")
+    PROJECTION_ERROR = ("projection_error", "1",
+                        "parametric: ‖X − D(E(X))‖_F / ‖X‖_F, the true codes decoded")
+    REGRESSION_ERROR = ("regression_error", "1",
+                        "parametric: ‖D(E(X)) − D(r(μ))‖_F / ‖X‖_F, what the regression "
+                        "adds (for POD, rom_error² = projection_error² + regression_error²)")
+    FORECAST_ERROR_1 = ("forecast_error_h1", "1",
+                        "forecast: ‖x − x̂‖ / ‖x‖ of the first test snapshot, rolled one "
+                        "step from the last training code")
+    FORECAST_ERROR_10 = ("forecast_error_h10", "1",
+                         "forecast: the same over the first 10 test snapshots (Frobenius)")
+    FORECAST_ERROR = ("forecast_error", "1",
+                      "forecast: the same over the whole test block")
+    FORECAST_CURVE = ("forecast_error_curve", "1",
+                      "curve: forecast: ‖x_t − x̂_t‖ / ‖x_t‖ per test step")
+    TRUSTWORTHINESS = ("trustworthiness", "1",
+                       "neighbours: sklearn's trustworthiness of the test codes (Venna & "
+                       "Kaski 2006), 1 when no false neighbour enters")
+    CONTINUITY = ("continuity", "1",
+                  "neighbours: trustworthiness with the roles swapped, 1 when no true "
+                  "neighbour is lost")
+    KNN_ACCURACY = ("knn_accuracy", "1",
+                    "neighbours: accuracy on the test codes of k-NN fitted on the "
+                    "training codes")
+    PROBE_ACCURACY = ("probe_accuracy", "1",
+                      "neighbours: accuracy of a logistic-regression probe on the "
+                      "standardised codes")
+    TASK_SECONDS = ("task_seconds", "s", "wall time of the task in the cell")
+
+
 class Param(_Name):
     """Parameters of a cell run that say what it is (beside the estimator's own)."""
 
@@ -142,8 +178,8 @@ EXACT, LOWER_BOUND = "exact", "lower bound"
 
 
 def markdown_table(names: type[_Name]) -> str:
-    """A Markdown table of ``names`` (one of :class:`Metric`, :class:`Param`,
-    :class:`Tag`): name, unit and meaning, as docs/benchmark.md shows it."""
+    """A Markdown table of ``names`` (one of :class:`Metric`, :class:`TaskMetric`,
+    :class:`Param`, :class:`Tag`): name, unit and meaning, as docs/benchmark.md shows it."""
     rows = ["| name | unit | meaning |", "|---|---|---|"]
     rows += [f"| `{n}` | {n.unit} | {n.meaning} |" for n in names]
     return "\n".join(rows)

@@ -70,7 +70,11 @@ def load_file(
     params : list of str, default=None
         netCDF and Zarr: coordinates or variables over the sample dimensions that give
         ``params_*`` (default: the numeric coordinates over the non-time sample
-        dimensions).
+        dimensions). Tables (``.csv``, ``.parquet``, ``.npz``, ``.mat``): the columns or
+        arrays holding each row's parameters, removed from the features. A ``.npy``
+        takes its parameters from a ``params.npy`` beside it (one row per snapshot).
+        Rows that share parameters are one group: the test set and the validation
+        split hold out whole parameter points.
 
     Returns
     -------
@@ -89,31 +93,48 @@ def load_file(
         return fields_bunch(open_stored(path, **stored),
                             None if test is None else open_stored(test, **stored),
                             test_fraction=test_fraction, random_state=random_state)
-    if (variables, sample_dims, params) != (None, None, None):
-        raise ValueError(f"{path}: variables=, sample_dims= and params= are for HDF5, "
-                         "netCDF and Zarr files.")
-    columns = {"label": label, "group": group}
+    if (variables, sample_dims) != (None, None):
+        raise ValueError(f"{path}: variables= and sample_dims= are for HDF5, netCDF and "
+                         "Zarr files.")
+    columns = {"label": label, "group": group, **{f"param {name}": name
+                                                   for name in params or ()}}
     X, read = _read(Path(path), key, columns)
     _check_matrix(path, X)
+    read["params"] = _parameters(path, X, read, params)
+    if read["group"] is None and read["params"] is not None:
+        group = "params"  # rows of one parameter point stay together
+        read["group"] = np.unique(read["params"], axis=0, return_inverse=True)[1].ravel()
     if test is not None:
-        X_test, read_test = _read(Path(test), key, {"label": label})
+        X_test, read_test = _read(Path(test), key, {"label": label, **{
+            f"param {name}": name for name in params or ()}})
         _check_matrix(test, X_test)
         if X_test.shape[1] != X.shape[1]:
             raise ValueError(f"{test}: {X_test.shape[1]} columns, where {path} has "
                              f"{X.shape[1]}; the test set must have the training set's.")
-        X_train, y_train, y_test, groups_train = X, read["label"], read_test["label"], read["group"]
+        read_test["params"] = _parameters(test, X_test, read_test, params)
+        train, held_out = slice(None), slice(None)
+        X_train = X
     elif is_streamed(X):
         X_train, X_test = held_out_blocks(X, test_fraction, random_state)
-        y_train = y_test = groups_train = None
+        train, held_out = held_out_rows(X, test_fraction, random_state)
+        read_test = read
     else:
         splitter = (GroupShuffleSplit if group is not None else ShuffleSplit)(
             n_splits=1, test_size=test_fraction, random_state=random_state)
         train, held_out = next(splitter.split(X, groups=read["group"]))
         X_train, X_test = X[train], X[held_out]
-        y_train, y_test = ((None, None) if read["label"] is None
-                           else (read["label"][train], read["label"][held_out]))
-        groups_train = None if group is None else read["group"][train]
+        read_test = read
+    y_train, y_test, params_train, params_test = (
+        None if values is None else values[rows]
+        for values, rows in ((read["label"], train), (read_test["label"], held_out),
+                             (read["params"], train), (read_test["params"], held_out)))
+    groups_train = None if group is None else read["group"][train]
+    extra = {} if params_train is None else {
+        "params_train": params_train, "params_test": params_test,
+        "param_names": tuple(params) if params else tuple(
+            f"mu_{index + 1}" for index in range(params_train.shape[1]))}
     return Bunch(
+        **extra,
         name=f"file:{path}",
         X_train=X_train,
         X_test=X_test,
@@ -170,6 +191,33 @@ def _read(path: Path, key: str | None,
     if key not in held:
         raise ValueError(f"{path} has no array {key!r}; it holds {sorted(held)}.")
     return held[key], extracted
+
+
+def _parameters(path, X, read: dict, names: list[str] | None) -> np.ndarray | None:
+    """The rows' parameters: the ``names`` columns read from a table, else a
+    ``params.npy`` beside a ``.npy`` (None if there is none)."""
+    if names:
+        return np.column_stack([read.pop(f"param {name}") for name in names]).astype(float)
+    beside = Path(path).with_name("params.npy")
+    if Path(path).suffix != ".npy" or not beside.is_file():
+        return None
+    values = np.load(beside, allow_pickle=False)
+    values = values.reshape(len(values), -1)
+    if values.dtype.kind not in "biuf" or len(values) != X.shape[0]:
+        raise ValueError(f"{beside}: the parameters beside {Path(path).name} must be numbers, "
+                         f"one row per snapshot ({X.shape[0]}); got {values.dtype} of shape "
+                         f"{values.shape}.")
+    return values.astype(float)
+
+
+def held_out_rows(X, test_fraction: float, random_state: int):
+    """The row indices of :func:`held_out_blocks`' training and test sides."""
+    blocks, held_out = held_out_block_indices(X.shape[0], X.shape[1] * X.dtype.itemsize,
+                                              test_fraction, random_state)
+    return tuple(np.concatenate([np.arange(block.start, block.stop)
+                                 for index, block in enumerate(blocks)
+                                 if (index in held_out) == testing])
+                 for testing in (False, True))
 
 
 def _check_matrix(path, X) -> None:
