@@ -21,10 +21,13 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import Bunch
 from sklearn.utils.estimator_checks import check_estimator
 
 from dimred.contract.capabilities import capabilities, likelihood_kind
+from dimred.linear._pod import POD
 from dimred.schema import EXACT
+from dimred.tasks import Task, TaskResult
 
 #: The scale of the change of variables in the units check of an exact likelihood:
 #: X -> e^2 X shifts a log-density in nats over d features by exactly -2 d.
@@ -226,3 +229,58 @@ def _check_random_state(estimator: Any) -> None:
 CONTRACT_CHECKS: tuple[Callable[[Any], None], ...] = (
     _check_fit_and_shapes, _check_dtype_rule, _check_score, _check_capabilities,
     _check_random_state)
+
+
+def task_data(n_train: int = 60, n_test: int = 20, seed: int = 0) -> Bunch:
+    """A small data set with every side information a task may need: fields of
+    (mu_1, mu_2, t) with parameters, evenly spaced times (the test block after the
+    training rows) and four classes."""
+    rng = np.random.default_rng(seed)
+    n = n_train + n_test
+    mu, times = rng.uniform(1, 2, size=(n, 2)), np.arange(n) * 0.1
+    grid = np.linspace(0, 1, 32)
+    X = np.sin(np.outer(mu[:, 0] + times, grid) * 3) + mu[:, 1:] * np.cos(grid * 5)
+    y = rng.integers(0, 4, n)
+    split = {"train": slice(0, n_train), "test": slice(n_train, n)}
+    return Bunch(**{f"{key}_{side}": value[rows] for side, rows in split.items()
+                    for key, value in (("X", X), ("params", mu), ("times", times),
+                                       ("y", y))})
+
+
+def check_task(task: Any, data: Bunch | None = None) -> None:
+    """Check that ``task`` keeps the contract of :class:`dimred.tasks.Task`.
+
+    It is run on a POD fitted to ``data`` (default :func:`task_data`, which has
+    parameters, times and labels) and must: find nothing missing there, leave the
+    reducer as fitted (a task never refits), return a :class:`~dimred.tasks.TaskResult`
+    of finite float metrics and curves, give the same result twice, and, if it decodes,
+    decline a reducer without ``inverse_transform``.
+
+    Raises
+    ------
+    AssertionError
+        Naming the rule broken.
+    """
+    assert isinstance(task, Task), f"{task!r} is not a dimred.tasks.Task"
+    data = task_data() if data is None else data
+    assert not task.missing(data), f"{task!r}: the check data lacks {task.missing(data)}"
+    reducer = POD(n_components=3).fit(data["X_train"])
+    codes = reducer.transform(data["X_test"])
+    result = task.run(reducer, data)
+    assert np.array_equal(reducer.transform(data["X_test"]), codes), (
+        f"{task!r} changed the reducer it measured: a task must not refit it")
+    assert isinstance(result, TaskResult), f"{task!r}.run returned {type(result).__name__}"
+    assert result.metrics, f"{task!r} measured nothing"
+    for name, value in [*result.metrics.items(),
+                        *((name, v) for name, curve in result.curves.items() for v in curve)]:
+        assert isinstance(name, str) and np.isfinite(value), f"{task!r}: {name} = {value!r}"
+    assert task.run(reducer, data).metrics == result.metrics, f"{task!r} is not repeatable"
+    if task.decodes:
+        assert not task.can_run(_EncoderOnly()), f"{task!r} would run without a decoder"
+
+
+class _EncoderOnly:
+    """A reducer that encodes and cannot decode."""
+
+    def transform(self, X):
+        return X

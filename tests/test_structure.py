@@ -109,7 +109,7 @@ LAYERS = (
     {"schema", "_sklearn_compat", "_legacy"},
     {"references", "_plugins", "arrays"},
     {"contract"},
-    {"linear", "neural", "datasets"},
+    {"linear", "neural", "datasets", "tasks"},
     {"figures"},
     {"report"},
     {"benchmark"},

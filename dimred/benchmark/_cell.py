@@ -35,6 +35,7 @@ from dimred.contract.capabilities import shows_progress
 from dimred.datasets import load_dataset
 from dimred.datasets._registry import PREPROCESSING_OPTIONS
 from dimred.schema import TRIAL_KIND, Metric, Param, Tag
+from dimred.tasks import build_task
 
 
 @dataclass(frozen=True)
@@ -130,9 +131,11 @@ def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, pro
                                     Metric.N_TRIALS_COMPLETE: tuned.n_complete,
                                     Metric.N_TRIALS_PRUNED: tuned.n_pruned})
                 mlflow.set_tag(Tag.TUNED, json.dumps(tuned.params, sort_keys=True))
+        tasks = {label: build_task(spec, cell.search_path)
+                 for label, spec in cell.evaluation.get("tasks", {}).items()}
         result = fit_and_evaluate(
-            estimator, data, n_importance_samples=cell.evaluation["n_importance_samples"]
-        )
+            estimator, data, n_importance_samples=cell.evaluation["n_importance_samples"],
+            tasks=tasks)
     except TrackingError:
         raise  # the store failed, not the cell
     except Exception as error:

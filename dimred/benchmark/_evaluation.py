@@ -29,7 +29,8 @@ from dimred.benchmark import _memory
 from dimred.contract._reducer import UndefinedLikelihoodError
 from dimred.contract.capabilities import Capabilities, capabilities
 from dimred.figures import _drawing, _modal
-from dimred.schema import Metric, Tag
+from dimred.schema import Metric, Tag, TaskMetric
+from dimred.tasks import Task
 
 #: Rows transformed once, untimed, before timing: first-call costs (allocations, lazy
 #: initialisation, a cast copy of the network) are not throughput.
@@ -56,11 +57,14 @@ class CellResult:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def fit_and_evaluate(estimator: Any, data: Bunch, *, n_importance_samples: int) -> CellResult:
+def fit_and_evaluate(estimator: Any, data: Bunch, *, n_importance_samples: int,
+                     tasks: dict[str, Task] | None = None) -> CellResult:
     """Fit ``estimator`` on ``data.X_train`` and measure it on ``data.X_test``.
 
     The metrics are those of :class:`dimred.schema.Metric` that the estimator's
-    capabilities allow; the fit is timed after :func:`warm_up`.
+    capabilities allow; the fit is timed after :func:`warm_up`. Each of ``tasks`` then
+    measures the fitted estimator (never refitted), logged as ``LABEL/metric``; a task
+    the estimator cannot serve (no ``inverse_transform``) leaves its metrics out.
     """
     X_train, X_test = data.X_train, data.X_test
     warm_up(estimator, X_train)
@@ -89,6 +93,15 @@ def fit_and_evaluate(estimator: Any, data: Bunch, *, n_importance_samples: int) 
     result.examples = _examples(estimator, data, can, codes_train, codes, reconstruction)
     result.figures = _cell_figures(estimator, data, codes, result.examples)
     result.metrics[Metric.EVALUATION_SECONDS] = time.perf_counter() - start
+    for label, task in (tasks or {}).items():
+        if task.can_run(estimator):
+            start = time.perf_counter()
+            measured = task.run(estimator, data)
+            seconds = {TaskMetric.TASK_SECONDS: time.perf_counter() - start}
+            result.metrics.update({f"{label}/{name}": float(value)
+                                   for name, value in {**measured.metrics, **seconds}.items()})
+            result.curves.update({f"{label}/{name}": list(map(float, curve))
+                                  for name, curve in measured.curves.items()})
     return result
 
 

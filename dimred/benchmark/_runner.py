@@ -35,8 +35,10 @@ from dimred.benchmark._cell import (
 )
 from dimred.benchmark._environment import environment_tags, process_tags
 from dimred.benchmark._suite import Suite, SuiteError
+from dimred.benchmark._suite_tasks import tasks_of
 from dimred.benchmark._tracking import BATCH_LIMIT, SuiteTracker
 from dimred.schema import Metric, Param, Tag
+from dimred.tasks import build_task
 
 
 @dataclass
@@ -143,10 +145,17 @@ def _run(suite, tracking_uri, experiment, data_home, only, dry_run, progress, sc
     widths = {}
     for label, options in suite.datasets.items():
         try:
-            widths[label] = datasets(options, suite.search_path).X_train.shape[1]
+            data = datasets(options, suite.search_path)
         except (ValueError, TypeError, KeyError, OSError) as error:
             # Bad data is the suite's to fix: said at its table's line, not as a bug.
             raise suite.data_error(label, error) from error
+        widths[label] = data.X_train.shape[1]
+        for task, spec in tasks_of(suite.tasks, label).items():
+            missing = build_task(spec, suite.search_path).missing(data)
+            if missing:
+                raise SuiteError(f"{suite.task_lines[task]}: tasks.{task}: dataset {label!r} "
+                                 f"has no {'; no '.join(missing)}. Name the datasets that do "
+                                 "with datasets = [...] in the task's table.")
     every_cell = suite.cells(widths)
     patterns = [only] if isinstance(only, str) else list(only or ["*"])
     cells = [cell for cell in every_cell

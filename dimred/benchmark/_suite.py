@@ -22,22 +22,21 @@ sees only cells: an estimator class, its parameters and a dataset's options.
     latent_sizes = [30]            # default: the suite's
     max_epochs = 20                # any other key is an estimator parameter
 
-An estimator is a built-in name (``dimred.ESTIMATORS``), a name an installed package
-registers in the ``dimred.methods`` entry-point group, or an import path
-``package.module:Class``; a dataset ``source`` is a built-in name, ``file:PATH`` or
-``package.module:function``. Import paths resolve in the suite file's folder first, then
-in the ``python_path`` folders (relative to the suite file), then the installed packages.
+    [tasks.rom]                    # what the codes are for: see ._suite_tasks
+    task = "parametric"
+
+An estimator is a built-in name (``dimred.ESTIMATORS``), a registered entry point
+(``dimred.methods``) or ``package.module:Class``; a dataset ``source`` a built-in name,
+``file:PATH`` or ``package.module:function``. Import paths resolve in the suite's folder,
+then its ``python_path`` folders (relative to it), then the installed packages.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
-import re
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,8 @@ from sklearn.base import BaseEstimator
 
 from dimred._plugins import resolve_method
 from dimred._sklearn_compat import validate_parameters
+from dimred.benchmark._locator import Locator, SuiteError
+from dimred.benchmark._suite_tasks import parse_tasks, tasks_of
 from dimred.benchmark._tuning import check_grid, check_search, check_tuning
 from dimred.datasets._registry import (
     PREPROCESSING_OPTIONS,
@@ -57,10 +58,6 @@ _SUITE_KEYS = {"name", "latent_sizes", "seeds", "n_importance_samples", "descrip
                "python_path", "tuning"}
 #: Estimator parameters that change what is displayed, not what is computed.
 _DISPLAY_PARAMS = {"verbose"}
-
-
-class SuiteError(ValueError):
-    """A suite file that cannot be run; the message names the file, key and line."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +144,9 @@ class Suite:
     #: Where each ``[datasets.NAME]`` table starts, ``file:line``, for errors found
     #: only once its data is read.
     dataset_lines: dict[str, str] = field(default_factory=dict)
+    #: ``[tasks.NAME]`` (:mod:`._suite_tasks`), and where each table starts.
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    task_lines: dict[str, str] = field(default_factory=dict)
 
     def data_error(self, label: str, error: Exception) -> SuiteError:
         """A dataset's data failed to load: the error, at its table's line."""
@@ -161,6 +161,9 @@ class Suite:
         """
         cells = []
         for dataset, options in self.datasets.items():
+            # Only where a task runs is it part of a cell's definition (and hash).
+            tasks = tasks_of(self.tasks, dataset)
+            evaluation = {**self.evaluation, "tasks": tasks} if tasks else self.evaluation
             for method, spec in self.methods.items():
                 if dataset not in spec["datasets"]:
                     continue
@@ -170,7 +173,7 @@ class Suite:
                         search = spec.get("search")
                         cells.append(
                             Cell(dataset, options, method, spec["estimator"], spec["params"],
-                                 k, seed, self.evaluation, self.search_path, search,
+                                 k, seed, evaluation, self.search_path, search,
                                  self.tuning if search is not None else None)
                         )
         return cells
@@ -194,10 +197,11 @@ def load_suite(path: str | Path) -> Suite:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SuiteError(f"{path}: invalid TOML: {error}") from error
-    where = _Locator(path, text)
+    where = Locator(path, text)
 
-    for key in set(document) - {"suite", "datasets", "methods"}:
-        raise where.error(key, f"unknown top-level key {key!r}; expected suite, datasets, methods")
+    for key in set(document) - {"suite", "datasets", "methods", "tasks"}:
+        raise where.error(key, f"unknown top-level key {key!r}; expected suite, datasets, "
+                          "methods, tasks")
     header = document.get("suite", {})
     for key in set(header) - _SUITE_KEYS:
         raise where.error(key, f"unknown key suite.{key}; expected one of {sorted(_SUITE_KEYS)}")
@@ -218,6 +222,7 @@ def load_suite(path: str | Path) -> Suite:
         raise where.error("methods", "a suite needs at least one [methods.NAME] table")
     methods = {label: _method(label, spec, datasets, where, search_path)
                for label, spec in methods.items()}
+    tasks = parse_tasks(document.get("tasks", {}), datasets, where, search_path)
     tuning = None
     if "tuning" in header or any(spec["search"] is not None for spec in methods.values()):
         with where.refusing("suite.tuning"):
@@ -241,10 +246,12 @@ def load_suite(path: str | Path) -> Suite:
         search_path=search_path,
         tuning=tuning,
         dataset_lines={label: where.at(f"datasets.{label}") for label in datasets},
+        tasks=tasks,
+        task_lines={label: where.at(f"tasks.{label}") for label in tasks},
     )
 
 
-def _search_path(path: Path, python_path: Any, where: _Locator) -> tuple[str, ...]:
+def _search_path(path: Path, python_path: Any, where: Locator) -> tuple[str, ...]:
     if not isinstance(python_path, list) or not all(isinstance(p, str) for p in python_path):
         raise where.error("python_path", "suite.python_path must be a list of folder paths")
     folders = [path.parent.resolve()]
@@ -256,7 +263,7 @@ def _search_path(path: Path, python_path: Any, where: _Locator) -> tuple[str, ..
     return tuple(map(str, dict.fromkeys(folders)))
 
 
-def _dataset(label: str, spec: Any, where: _Locator,
+def _dataset(label: str, spec: Any, where: Locator,
              search_path: tuple[str, ...]) -> dict[str, Any]:
     table = f"datasets.{label}"
     if not isinstance(spec, dict):
@@ -282,7 +289,7 @@ def _dataset(label: str, spec: Any, where: _Locator,
     return options
 
 
-def _method(label: str, spec: Any, datasets: dict, where: _Locator,
+def _method(label: str, spec: Any, datasets: dict, where: Locator,
             search_path: tuple[str, ...]) -> dict[str, Any]:
     table = f"methods.{label}"
     if not isinstance(spec, dict):
@@ -339,7 +346,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _ints(value: Any, key: str, where: _Locator, table: str = "suite") -> list[int]:
+def _ints(value: Any, key: str, where: Locator, table: str = "suite") -> list[int]:
     if not isinstance(value, list) or not value or not all(_is_int(v) for v in value):
         raise where.error(
             key, f"{table}.{key} must be a non-empty list of ints, got {value!r}", table
@@ -347,49 +354,8 @@ def _ints(value: Any, key: str, where: _Locator, table: str = "suite") -> list[i
     return list(dict.fromkeys(value))
 
 
-def _positive_ints(value: Any, key: str, where: _Locator, table: str = "suite") -> list[int]:
+def _positive_ints(value: Any, key: str, where: Locator, table: str = "suite") -> list[int]:
     values = _ints(value, key, where, table)
     if min(values) < 1:
         raise where.error(key, f"{table}.{key} must hold positive ints, got {value!r}", table)
     return values
-
-
-class _Locator:
-    """Finds the line of a key in the raw text, since tomllib keeps no positions."""
-
-    def __init__(self, path: Path, text: str):
-        self.path, self.lines = path, text.splitlines()
-
-    def line_of(self, key: str, table: str | None = None) -> int | None:
-        """Line of ``key = ...`` (or of a table header naming ``key``), searched from the
-        header of ``table`` when given."""
-        start = 0
-        if table is not None:
-            header = re.compile(rf"^\s*\[\s*{re.escape(table)}\s*\]")
-            start = next((n for n, line in enumerate(self.lines) if header.search(line)), 0)
-        escaped = re.escape(key)
-        pattern = re.compile(rf'^\s*(\[[^\]]*\b{escaped}\b[^\]]*\]|"?{escaped}"?\s*=)')
-        for number in range(start, len(self.lines)):
-            if pattern.search(self.lines[number]):
-                return number + 1
-        return None
-
-    @contextlib.contextmanager
-    def refusing(self, table: str) -> Iterator[None]:
-        """Turn a check's ``ValueError(key, message)`` into a SuiteError at the key's line
-        within ``table``."""
-        try:
-            yield
-        except ValueError as error:
-            if len(error.args) != 2:
-                raise
-            key, message = error.args
-            raise self.error(key, message, table) from None
-
-    def at(self, key: str, table: str | None = None) -> str:
-        """``file:line`` of ``key`` (the file alone when the line is not found)."""
-        line = self.line_of(key, table)
-        return f"{self.path}:{line}" if line else str(self.path)
-
-    def error(self, key: str, message: str, table: str | None = None) -> SuiteError:
-        return SuiteError(f"{self.at(key, table)}: {message} (key {key!r}).")

@@ -97,12 +97,13 @@ class Parametric(Task):
         if self.scale_inputs:
             scaler = MinMaxScaler().fit(train)
             train, test = scaler.transform(train), scaler.transform(test)
-        codes = reducer.transform(data["X_train"])
+        # Codes and fields as numpy: a streamed (dask) data set's test block is read here.
+        codes = np.asarray(reducer.transform(data["X_train"]))
         predicted = self.regression(train, codes)(test)
-        X_test = data["X_test"]
-        model = reducer.inverse_transform(np.asarray(predicted, dtype=codes.dtype)
-                                          .reshape(len(test), -1))
-        projected = reducer.inverse_transform(reducer.transform(X_test))
+        X_test = np.asarray(data["X_test"])
+        model = np.asarray(reducer.inverse_transform(
+            np.asarray(predicted, dtype=codes.dtype).reshape(len(test), -1)))
+        projected = np.asarray(reducer.inverse_transform(reducer.transform(X_test)))
         norm = np.linalg.norm(np.asarray(X_test, dtype=np.float64))
         return TaskResult({
             TaskMetric.ROM_ERROR: relative(X_test, model),
