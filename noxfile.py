@@ -111,3 +111,23 @@ def peer_pythae(session: nox.Session) -> None:
     session.install(*CONSTRAINTS, "-e", ".", "pythae==0.1.2")
     session.env.setdefault("DIMRED_DATA", "../shared/data")
     session.run("python", "benchmarks/peers/pythae_vae.py", *session.posargs)
+
+
+@nox.session(python="3.11")
+def peer_ezyrb(session: nox.Session) -> None:
+    """dimred's parametric task beside EZyRB's POD-RBF and POD-GPR on the same Burgers
+    split (benchmarks/peers/ezyrb_parametric.py); fails unless POD-RBF's predicted
+    fields agree to 1e-6. EZyRB lives here only, never in dimred's dependencies."""
+    session.install(*CONSTRAINTS, "-e", ".", "ezyrb==1.3.3")
+    session.env.setdefault("DIMRED_DATA", "../shared/data")
+    session.run("python", "benchmarks/peers/ezyrb_parametric.py", *session.posargs)
+
+
+@nox.session(python="3.11")
+def peer_pydmd(session: nox.Session) -> None:
+    """dimred's forecast task (POD codes, DMD on them) beside PyDMD's DMD on the raw
+    cylinder snapshots (benchmarks/peers/pydmd_forecast.py); fails unless the forecasts
+    agree to 1e-6."""
+    session.install(*CONSTRAINTS, "-e", ".")
+    session.env.setdefault("DIMRED_DATA", "../shared/data")
+    session.run("python", "benchmarks/peers/pydmd_forecast.py", *session.posargs)

@@ -119,6 +119,11 @@ class TaskMetric(_Name):
     TASK_SECONDS = ("task_seconds", "s", "wall time of the task in the cell")
 
 
+#: Task metrics where higher is better (the others are errors: lower is better).
+HIGHER_IS_BETTER = frozenset({TaskMetric.TRUSTWORTHINESS, TaskMetric.CONTINUITY,
+                              TaskMetric.KNN_ACCURACY, TaskMetric.PROBE_ACCURACY})
+
+
 class Param(_Name):
     """Parameters of a cell run that say what it is (beside the estimator's own)."""
 

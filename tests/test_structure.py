@@ -171,16 +171,16 @@ def test_private_scikit_learn_apis_are_imported_in_one_module():
 
 def test_the_documented_tables_are_the_schema():
     text = RESULTS_DOC.read_text()
-    for names in (schema.Metric, schema.Param):
+    for names in (schema.Metric, schema.TaskMetric, schema.Param):
         assert schema.markdown_table(names) in text, f"docs/benchmark.md: {names.__name__}"
 
 
 def test_every_name_is_spelled_once():
-    everything = [name.value for names in (schema.Metric, schema.Param, schema.Tag)
-                  for name in names]
+    everything = [name.value for names in (schema.Metric, schema.TaskMetric, schema.Param,
+                                            schema.Tag) for name in names]
     assert len(everything) == len(set(everything))
     assert all(name.unit is not None and name.meaning is not None
-               for names in (schema.Metric, schema.Param) for name in names)
+               for names in (schema.Metric, schema.TaskMetric, schema.Param) for name in names)
 
 
 #: Calls that compare arrays exactly.

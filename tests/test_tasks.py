@@ -18,6 +18,7 @@ from sklearn.utils import Bunch
 from dimred import PCA, POD
 from dimred.benchmark import SuiteError, load_suite, run_suite
 from dimred.datasets import load_dataset
+from dimred.report import write_report
 from dimred.schema import TaskMetric
 from dimred.tasks import Forecast, Neighbours, Parametric
 from dimred.testing import check_task
@@ -197,6 +198,9 @@ def test_tasks_run_in_the_cell_and_log_under_their_names(tmp_path):
     assert metrics["rom/projection_error"] < 1e-12
     assert metrics["norm/mean_code_norm"] > 0
     assert {"rom/task_seconds", "norm/task_seconds"} <= set(metrics)
+    report = write_report(uri, ["tasks"], tmp_path / "report").read_text()
+    assert "Verdict on rom/rom_error (lower is better)" in report
+    assert "Verdict on rom/task_seconds" not in report
 
 
 def test_a_task_its_data_cannot_feed_is_refused_at_its_line(tmp_path):

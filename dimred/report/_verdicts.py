@@ -71,16 +71,18 @@ def unbeaten(per_seed: dict[str, pd.Series]) -> set[str]:
 
 
 def verdict_table(rows: pd.DataFrame, metric: str = Metric.TEST_RELATIVE_ERROR,
-                  fmt: str = "{:.3g}") -> list[str]:
+                  fmt: str = "{:.3g}", *, higher_is_better: bool = False) -> list[str]:
     """Markdown lines: per latent size, each method's mean and 95% interval of
-    ``metric`` (lower is better), with ★ on the methods no other beats beyond the
-    noise; nothing when no cell logged ``metric``."""
-    rows = rows.dropna(subset=[metric])
-    if rows.empty:
+    ``metric`` (lower is better, unless ``higher_is_better``), with ★ on the methods no
+    other beats beyond the noise; nothing when no cell logged ``metric``."""
+    if metric not in rows or rows[metric].isna().all():
         return []
+    rows = rows.dropna(subset=[metric])
+    sign = -1 if higher_is_better else 1
     methods = sorted(rows[Param.METHOD].unique())
     n_seeds = rows.groupby([Param.METHOD, Param.N_COMPONENTS]).seed.nunique().max()
-    lines = [f"Verdict on {metric} (lower is better): mean ± the half-width of its 95% "
+    better = "higher" if higher_is_better else "lower"
+    lines = [f"Verdict on {metric} ({better} is better): mean ± the half-width of its 95% "
              "interval over seeds; ★ marks the methods that no other beats beyond the "
              f"noise (paired one-sided t-test over shared seeds, {SIGNIFICANCE:.0%})."
              + (" One seed per cell: no verdict." if n_seeds < 2 else ""), "",
@@ -88,7 +90,8 @@ def verdict_table(rows: pd.DataFrame, metric: str = Metric.TEST_RELATIVE_ERROR,
     for k, at_k in rows.groupby(Param.N_COMPONENTS, sort=True):
         per_seed = {method: group.set_index("seed")[metric]
                     for method, group in at_k.groupby(Param.METHOD)}
-        best = unbeaten(per_seed) if n_seeds >= 2 else set()
+        best = unbeaten({method: sign * values for method, values in per_seed.items()}
+                        ) if n_seeds >= 2 else set()
         cells = [mean_and_interval(per_seed[method], fmt) + (" ★" if method in best else "")
                  if method in per_seed else "" for method in methods]
         lines.append(f"| {k} | " + " | ".join(cells) + " |")
