@@ -89,9 +89,9 @@ def _standardised(rows, shift: np.ndarray, scale: float):
 
 def _randomized(rows, shift, scale, k, generator) -> tuple[np.ndarray, np.ndarray, float]:
     d = shift.shape[0]
-    seed = int(torch.randint(2**31 - 1, (1,), generator=torch.Generator().manual_seed(
-        generator.initial_seed())))
-    basis = np.random.default_rng(seed).standard_normal((d, min(k + OVERSAMPLING, d)))
+    # The network's seed, so that a fit is repeatable with its random_state.
+    basis = np.random.default_rng(generator.initial_seed()).standard_normal(
+        (d, min(k + OVERSAMPLING, d)))
     for _ in range(PASSES):
         basis = np.linalg.qr(_covariance_times(rows, shift, scale, basis)[0])[0]
     product, total = _covariance_times(rows, shift, scale, basis)
