@@ -25,15 +25,19 @@ import torch
 from torch import nn
 
 
-class PODEncoder(nn.Module):
-    """``nonlinear(x)``, plus ``(x @ V) * encoder_scale`` on its first ``n_components``
-    outputs (the code, or a VAE's posterior mean)."""
+class _LinearPath(nn.Module):
+    """A nonlinear module and, beside it, fixed modes and one scale per mode."""
 
     def __init__(self, nonlinear: nn.Module, n_features: int, n_components: int):
         super().__init__()
         self.nonlinear = nonlinear
         self.register_buffer("modes", torch.zeros(n_features, n_components))
         self.register_buffer("scale", torch.zeros(n_components))
+
+
+class PODEncoder(_LinearPath):
+    """``nonlinear(x)``, plus ``(x @ V) * encoder_scale`` on its first ``n_components``
+    outputs (the code, or a VAE's posterior mean)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.nonlinear(x)
@@ -42,14 +46,8 @@ class PODEncoder(nn.Module):
         return torch.cat([out[..., :k] + linear, out[..., k:]], dim=-1)
 
 
-class PODDecoder(nn.Module):
+class PODDecoder(_LinearPath):
     """``nonlinear(z) + (z * decoder_scale) @ V^T``."""
-
-    def __init__(self, nonlinear: nn.Module, n_features: int, n_components: int):
-        super().__init__()
-        self.nonlinear = nonlinear
-        self.register_buffer("modes", torch.zeros(n_features, n_components))
-        self.register_buffer("scale", torch.zeros(n_components))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.nonlinear(z) + (z * self.scale) @ self.modes.T
