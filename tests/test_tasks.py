@@ -6,17 +6,20 @@ feed them, and a user's own task beside the suite."""
 
 from __future__ import annotations
 
+import json
 import logging
 import textwrap
 
 import numpy as np
 import pytest
+from mlflow.tracking import MlflowClient
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import Bunch
 
 from dimred import PCA, POD
 from dimred.benchmark import SuiteError, load_suite, run_suite
+from dimred.benchmark._browse import comparison_url
 from dimred.datasets import load_dataset
 from dimred.report import write_report
 from dimred.schema import TaskMetric
@@ -198,6 +201,12 @@ def test_tasks_run_in_the_cell_and_log_under_their_names(tmp_path):
     assert metrics["rom/projection_error"] < 1e-12
     assert metrics["norm/mean_code_norm"] > 0
     assert {"rom/task_seconds", "norm/task_seconds"} <= set(metrics)
+    comparison_url(uri, "tasks")  # what `dimred ui` opens: a chart per task metric
+    state = json.loads(MlflowClient(uri).get_experiment_by_name("tasks").tags[
+        "mlflow.sharedViewState.dimred-comparison"])
+    charted = {chart["metricKey"] for chart in state["compareRunCharts"]}
+    assert {"rom/rom_error", "norm/mean_code_norm"} <= charted
+    assert "rom/task_seconds" not in charted
     report = write_report(uri, ["tasks"], tmp_path / "report").read_text()
     assert "Verdict on rom/rom_error (lower is better)" in report
     assert "Verdict on rom/task_seconds" not in report

@@ -17,10 +17,11 @@ against MLflow 3.x in a real browser.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from mlflow.tracking import MlflowClient
 
-from dimred.schema import CELL_KIND, Metric, Param, Tag
+from dimred.schema import CELL_KIND, HIGHER_IS_BETTER, Metric, Param, Tag, TaskMetric
 
 #: The experiment kind of MLflow's model-training (not GenAI) view.
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
@@ -52,8 +53,11 @@ def _line_chart(metric: str, scale: str) -> dict:
     }
 
 
-def view_tags() -> dict[str, str]:
-    """The experiment tags that make the comparison the UI's first view."""
+def view_tags(task_metrics: Sequence[str] = ()) -> dict[str, str]:
+    """The experiment tags that make the comparison the UI's first view; with a chart
+    against k for each of ``task_metrics`` (``TASK/metric``, as the cells log them)."""
+    charts = [*CHARTS, *((name, "linear" if name.rpartition("/")[2] in HIGHER_IS_BETTER
+                          else "log") for name in task_metrics)]
     columns = ([f"params.`{name}`" for name in VIEW_PARAMS]
                + [f"metrics.`{name}`" for name in VIEW_METRICS])
     state = {
@@ -67,7 +71,7 @@ def view_tags() -> dict[str, str]:
                                     for name in GROUP_BY]},
         "useGroupedValuesInCharts": True,
         "runsHiddenMode": "SHOW_ALL",
-        "compareRunCharts": [_line_chart(metric, scale) for metric, scale in CHARTS],
+        "compareRunCharts": [_line_chart(metric, scale) for metric, scale in charts],
         "compareRunSections": [{"uuid": _SECTION, "name": "against k", "display": True,
                                 "isReordered": False, "deleted": False,
                                 "isGenerated": False}],
@@ -79,7 +83,8 @@ def view_tags() -> dict[str, str]:
 
 def comparison_url(tracking_uri: str, experiment: str | None) -> str:
     """The UI path (``/#/experiments/<id>/runs?...``) of ``experiment``'s comparison, or
-    of the experiment run most recently when None; its view tags are set if missing.
+    of the experiment run most recently when None; its view tags are set if missing,
+    with a chart for each task metric its cells logged.
 
     Raises
     ------
@@ -97,7 +102,11 @@ def comparison_url(tracking_uri: str, experiment: str | None) -> str:
         if chosen is None:
             known = sorted(e.name for e in client.search_experiments())
             raise ValueError(f"no experiment {experiment!r} in {tracking_uri}; it has {known}.")
-    for key, value in view_tags().items():
+    cells = client.search_runs([chosen.experiment_id], f"tags.`{Tag.KIND}` = '{CELL_KIND}'",
+                               max_results=500)
+    task_metrics = sorted({name for run in cells for name in run.data.metrics
+                           if "/" in name and not name.endswith(f"/{TaskMetric.TASK_SECONDS}")})
+    for key, value in view_tags(task_metrics).items():
         if chosen.tags.get(key) != value:
             client.set_experiment_tag(chosen.experiment_id, key, value)
     return (f"/#/experiments/{chosen.experiment_id}/runs"
