@@ -47,11 +47,7 @@ def ezyrb_fields(train, test, X_train, k, approximation):
 
 def dimred_fields(task: Parametric, data, k, center: bool):
     pod = DimredPOD(n_components=k, center=center).fit(data.X_train)
-    train, test = task.inputs(data, "train"), task.inputs(data, "test")
-    if task.scale_inputs:
-        low, high = train.min(axis=0), train.max(axis=0)
-        train, test = (train - low) / (high - low), (test - low) / (high - low)
-    codes = task.regression(train, pod.transform(data.X_train))(test).reshape(len(test), -1)
+    codes = task.predict_codes(pod.transform(data.X_train), data)
     return pod.inverse_transform(codes), task.run(pod, data).metrics
 
 

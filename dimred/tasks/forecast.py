@@ -89,9 +89,9 @@ class Forecast(Task):
 
     def run(self, reducer: Any, data: Any) -> TaskResult:
         order, test_order = np.argsort(data["times_train"]), np.argsort(data["times_test"])
-        codes = np.asarray(reducer.transform(data["X_train"]), dtype=np.float64)[order]
+        codes = np.asarray(reducer.transform(data["X_train"]))
+        dtype, codes = codes.dtype, codes.astype(np.float64)[order]
         X_test = np.asarray(data["X_test"], dtype=np.float64)[test_order]
-        dtype = reducer.transform(data["X_train"][:1]).dtype
         forecast = reducer.inverse_transform(self.roll(codes, len(X_test)).astype(dtype))
         residual = np.linalg.norm(X_test - forecast, axis=1)
         energy = np.linalg.norm(X_test, axis=1)

@@ -95,17 +95,21 @@ class Parametric(Task):
         }[self.regressor]()
         return model.fit(inputs, codes).predict
 
-    def run(self, reducer: Any, data: Any) -> TaskResult:
+    def predict_codes(self, codes: np.ndarray, data: Any) -> np.ndarray:
+        """The codes at the test inputs, regressed from the training rows' ``codes``:
+        shape ``(n_test, k)``, in the dtype of ``codes``."""
         train, test = self.inputs(data, "train"), self.inputs(data, "test")
         if self.scale_inputs:
             scaler = MinMaxScaler().fit(train)
             train, test = scaler.transform(train), scaler.transform(test)
+        predicted = self.regression(train, codes)(test)
+        return np.asarray(predicted, dtype=codes.dtype).reshape(len(test), -1)
+
+    def run(self, reducer: Any, data: Any) -> TaskResult:
         # Codes and fields as numpy: a streamed (dask) data set's test block is read here.
         codes = np.asarray(reducer.transform(data["X_train"]))
-        predicted = self.regression(train, codes)(test)
         X_test = np.asarray(data["X_test"])
-        model = np.asarray(reducer.inverse_transform(
-            np.asarray(predicted, dtype=codes.dtype).reshape(len(test), -1)))
+        model = np.asarray(reducer.inverse_transform(self.predict_codes(codes, data)))
         projected = np.asarray(reducer.inverse_transform(reducer.transform(X_test)))
         norm = np.linalg.norm(np.asarray(X_test, dtype=np.float64))
         return TaskResult({
