@@ -95,6 +95,9 @@ class TaskMetric(_Name):
     REGRESSION_ERROR = ("regression_error", "1",
                         "parametric: ‖D(E(X)) − D(r(μ))‖_F / ‖X‖_F, what the regression "
                         "adds (for POD, rom_error² = projection_error² + regression_error²)")
+    VALIDATION_ROM_ERROR = ("validation_rom_error", "1",
+                            "parametric with a search: rom_error of the chosen options at "
+                            "the validation parameters, regressed from the fit rows")
     FORECAST_ERROR_1 = ("forecast_error_h1", "1",
                         "forecast: ‖x − x̂‖ / ‖x‖ of the first test snapshot, rolled one "
                         "step from the last training code")
@@ -156,6 +159,8 @@ class Tag(_Name):
     ERROR = ("dimred.error", "", "the exception of a FAILED cell")
     MODEL_URI = ("dimred.model_uri", "", "the fitted estimator as an MLflow model")
     TUNED = ("dimred.tuned", "", "the parameters tuning chose, as JSON, on a tuned cell")
+    TASK_CHOSEN = ("dimred.task_chosen", "", "the options each task chose on the validation "
+                   "split (its search), as JSON by task name")
     TRIAL = ("dimred.trial", "", "a tuning trial's number within its cell")
     TRIAL_OF = ("dimred.trial_of", "", "a trial's Optuna study: config hash of the tuning cell")
     DEVICE = ("dimred.device", "", "torch device of a neural method")

@@ -227,6 +227,21 @@ def row_batches(X, blocks: Sequence[slice] | None = None, dtype=None) -> Iterato
         yield from (X[block] for block in blocks)
 
 
+def relative_error(X, estimate) -> float:
+    """``||X - estimate||_F / ||X||_F``, summed in float64 a block of rows at a time, so
+    that a streamed ``X`` (a memory map, dask) is measured as one in memory is."""
+    squared = energy = 0.0
+    start = 0
+    for block in row_batches(X):
+        block = np.asarray(block, dtype=np.float64)
+        rows = slice(start, start + len(block))
+        start += len(block)
+        residual = block - np.asarray(estimate[rows], dtype=np.float64)
+        squared += float(np.einsum("ij,ij->", residual, residual))
+        energy += float(np.einsum("ij,ij->", block, block))
+    return math.sqrt(squared / energy)
+
+
 def map_row_chunks(X, function: Callable[[np.ndarray], np.ndarray], n_columns: int, dtype):
     """``function`` applied to each row chunk of the dask array ``X`` (whole rows),
     lazily: a dask array of ``n_columns`` columns."""

@@ -29,10 +29,11 @@ from dimred.benchmark._environment import environment_tags, process_tags
 from dimred.benchmark._evaluation import CellResult, fit_and_evaluate
 from dimred.benchmark._model import log_estimator
 from dimred.benchmark._suite import Cell
+from dimred.benchmark._suite_tasks import objective_sign
 from dimred.benchmark._tracking import BATCH_LIMIT, SuiteTracker, TrackingError
 from dimred.benchmark._tuning import TuningResult, storage_url, tune
 from dimred.contract.capabilities import shows_progress
-from dimred.datasets import load_dataset
+from dimred.datasets import load_dataset, validation_split
 from dimred.datasets._registry import PREPROCESSING_OPTIONS
 from dimred.schema import TRIAL_KIND, Metric, Param, Tag
 from dimred.tasks import build_task
@@ -133,6 +134,8 @@ def run_cell(cell: Cell, data: Bunch, tracker: SuiteTracker, parent_id: str, pro
                 mlflow.set_tag(Tag.TUNED, json.dumps(tuned.params, sort_keys=True))
         tasks = {label: build_task(spec, cell.search_path)
                  for label, spec in cell.evaluation.get("tasks", {}).items()}
+        if tasks:  # a task's own search validates on the tuning's split
+            data["validation_split"] = validation_rows(cell, data)
         result = fit_and_evaluate(
             estimator, data, n_importance_samples=cell.evaluation["n_importance_samples"],
             tasks=tasks)
@@ -164,6 +167,11 @@ def _tune(cell: Cell, data: Bunch, estimator, tracker: SuiteTracker) -> TuningRe
     of its own, and set the chosen parameters on it. Shared across seeds, the trials run
     as the first seed's cell would run them, and are named after that cell."""
     tuning_cell = cell.tuning_cell
+    objective, scored_as = _objective(cell), Metric.VALIDATION_RELATIVE_ERROR
+    if objective is not None:
+        label, _, metric = cell.tuning["objective"].partition("/")
+        scored_as = f"{label}/validation_{metric}"
+    sign = objective_sign(cell.tuning["objective"]) if objective is not None else 1.0
 
     def log_trial(number: int, params: dict, value: float, state: str,
                   curve: list[float], seconds: float) -> None:
@@ -172,7 +180,7 @@ def _tune(cell: Cell, data: Bunch, estimator, tracker: SuiteTracker) -> TuningRe
                    for step, loss in enumerate(curve)]
         metrics.append(LoggedMetric(Metric.FIT_SECONDS, seconds, now, 0))
         if math.isfinite(value):
-            metrics.append(LoggedMetric(Metric.VALIDATION_RELATIVE_ERROR, value, now, 0))
+            metrics.append(LoggedMetric(scored_as, sign * value, now, 0))
         with tracker.errors():
             run = tracker.client.create_run(
                 tracker.experiment_id, run_name=f"{tuning_cell.run_name}/trial={number}",
@@ -188,9 +196,36 @@ def _tune(cell: Cell, data: Bunch, estimator, tracker: SuiteTracker) -> TuningRe
     trial_estimator = (estimator if tuning_cell is cell else
                        _on_grid(tuning_cell.build_estimator(), data))
     tuned = tune(trial_estimator, data, cell.search, cell.tuning, study_name=cell.study_name,
-                 storage=storage_url(tracker.uri), seed=tuning_cell.seed, log_trial=log_trial)
+                 storage=storage_url(tracker.uri), seed=tuning_cell.seed, log_trial=log_trial,
+                 objective=objective)
     estimator.set_params(**tuned.params)
     return tuned
+
+
+def _objective(cell: Cell):
+    """The task metric ``cell`` is tuned for, as tuning's ``objective(model, view)``
+    (minimised: a score negated), or None for the reconstruction error."""
+    if not cell.tuning or "objective" not in cell.tuning:
+        return None
+    label, _, metric = cell.tuning["objective"].partition("/")
+    task = build_task(cell.evaluation["tasks"][label], cell.search_path)
+    sign = objective_sign(cell.tuning["objective"])
+
+    def objective(model, view) -> float:
+        if not task.can_run(model):
+            raise ValueError(f"tuning for {label}/{metric}: {type(model).__name__} cannot "
+                             f"serve task {label!r}")
+        return sign * float(task.run(model, view).metrics[metric])
+
+    return objective
+
+
+def validation_rows(cell: Cell, data: Bunch) -> tuple[np.ndarray, np.ndarray]:
+    """The split that tuning validates on (the first seed's, with ``per_seed = false``),
+    for a task's own choices: the suite's fraction, 0.2 if it tunes nothing."""
+    tuning = cell.tuning or {}
+    return validation_split(data, tuning.get("validation_fraction", 0.2),
+                            cell.tuning_cell.seed)
 
 
 def _on_grid(estimator, data: Bunch):

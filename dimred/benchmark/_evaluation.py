@@ -11,6 +11,7 @@ come from :mod:`dimred.schema`.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 import timeit
 import warnings
@@ -93,8 +94,9 @@ def fit_and_evaluate(estimator: Any, data: Bunch, *, n_importance_samples: int,
     result.examples = _examples(estimator, data, can, codes_train, codes, reconstruction)
     result.figures = _cell_figures(estimator, data, codes, result.examples)
     result.metrics[Metric.EVALUATION_SECONDS] = time.perf_counter() - start
+    chosen = {}
     for label, task in (tasks or {}).items():
-        if task.can_run(estimator):
+        if task.can_run(estimator, can):
             start = time.perf_counter()
             measured = task.run(estimator, data)
             seconds = {TaskMetric.TASK_SECONDS: time.perf_counter() - start}
@@ -102,6 +104,10 @@ def fit_and_evaluate(estimator: Any, data: Bunch, *, n_importance_samples: int,
                                    for name, value in {**measured.metrics, **seconds}.items()})
             result.curves.update({f"{label}/{name}": list(map(float, curve))
                                   for name, curve in measured.curves.items()})
+            if measured.chosen:
+                chosen[label] = measured.chosen
+    if chosen:
+        result.tags[Tag.TASK_CHOSEN] = json.dumps(chosen, sort_keys=True, default=str)
     return result
 
 
@@ -236,11 +242,6 @@ def _mean_over_rows(score_samples, X) -> float:
         total += float(np.sum(score_samples(block), dtype=np.float64))
         count += block.shape[0]
     return total / count
-
-
-def relative_error(X: np.ndarray, reconstruction: np.ndarray) -> float:
-    """``||X - reconstruction||_F / ||X||_F``, accumulated in float64."""
-    return reconstruction_errors([(X, reconstruction)], X.shape[1]).relative_error
 
 
 def samples_per_second(function, X: np.ndarray) -> float:

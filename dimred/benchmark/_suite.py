@@ -46,7 +46,7 @@ from sklearn.base import BaseEstimator
 from dimred._plugins import resolve_method
 from dimred._sklearn_compat import validate_parameters
 from dimred.benchmark._locator import Locator, SuiteError
-from dimred.benchmark._suite_tasks import parse_tasks, tasks_of
+from dimred.benchmark._suite_tasks import parse_objectives, parse_tasks, tasks_of, tuning_of
 from dimred.benchmark._tuning import check_grid, check_search, check_tuning
 from dimred.datasets._registry import (
     PREPROCESSING_OPTIONS,
@@ -100,8 +100,19 @@ class Cell:
 
     @property
     def study_name(self) -> str:
-        """The Optuna study of this cell's trials: the tuning cell's config hash."""
-        return self.tuning_cell.config_hash
+        """The Optuna study of this cell's trials: the tuning cell's config hash, with
+        its tasks left out but the one it is tuned for (``objective``): the trials of a
+        cell that adds a task, tuned for the reconstruction, are the cell's without it."""
+        cell = self.tuning_cell
+        tasks = cell.evaluation.get("tasks")
+        if tasks:
+            tuned_for = (cell.tuning or {}).get("objective", "").partition("/")[0]
+            evaluation = {key: value for key, value in cell.evaluation.items()
+                          if key != "tasks"}
+            if tuned_for in tasks:
+                evaluation["tasks"] = {tuned_for: tasks[tuned_for]}
+            cell = dataclasses.replace(cell, evaluation=evaluation)
+        return cell.config_hash
 
     @property
     def config_hash(self) -> str:
@@ -164,6 +175,7 @@ class Suite:
             # Only where a task runs is it part of a cell's definition (and hash).
             tasks = tasks_of(self.tasks, dataset)
             evaluation = {**self.evaluation, "tasks": tasks} if tasks else self.evaluation
+            tuning = tuning_of(self.tuning, dataset)
             for method, spec in self.methods.items():
                 if dataset not in spec["datasets"]:
                     continue
@@ -174,7 +186,7 @@ class Suite:
                         cells.append(
                             Cell(dataset, options, method, spec["estimator"], spec["params"],
                                  k, seed, evaluation, self.search_path, search,
-                                 self.tuning if search is not None else None)
+                                 tuning if search is not None else None)
                         )
         return cells
 
@@ -231,6 +243,9 @@ def load_suite(path: str | Path) -> Suite:
         # is the trials' seed, shared by every seed's cell.
         if tuning.pop("per_seed", True) is False:
             tuning["seed"] = seeds[0]
+        if "objective" in tuning:
+            tuning["objective"] = parse_objectives(tuning["objective"], tasks, where,
+                                                   search_path)
         for label, spec in methods.items():
             if tuning["sampler"] == "grid" and spec["search"] is not None:
                 with where.refusing(f"methods.{label}.search"):

@@ -43,16 +43,17 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import Bunch
 
+from dimred.arrays._streams import relative_error
 from dimred.benchmark._environment import process_alive, process_tags
-from dimred.benchmark._evaluation import relative_error
 from dimred.datasets import validation_split
 from dimred.schema import Tag
+from dimred.tasks import held_out
 
 #: Keys of ``[suite.tuning]`` and their defaults.
 TUNING_DEFAULTS = {"n_trials": 16, "sampler": "tpe", "pruner": "median",
                    "validation_fraction": 0.2}
 #: Optional keys, absent unless set (so that the cells of older suites keep their hashes).
-TUNING_OPTIONAL = {"per_seed"}
+TUNING_OPTIONAL = {"per_seed", "objective"}
 #: How often a waiting cell looks at its study again, s; Optuna's trial heartbeat, s, and
 #: the silence after which another host's trial counts as dead.
 POLL_SECONDS, HEARTBEAT_SECONDS, GRACE_SECONDS = 2.0, 30, 120
@@ -189,7 +190,8 @@ class TuningResult:
 
 def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: str,
          storage: str, seed: int,
-         log_trial: Callable[..., None] = lambda *trial: None) -> TuningResult:
+         log_trial: Callable[..., None] = lambda *trial: None,
+         objective: Callable[[Any, dict], float] | None = None) -> TuningResult:
     """Run the cell's remaining trials and return the chosen parameters.
 
     Trials fit a clone of ``estimator`` on the training rows outside the validation
@@ -199,6 +201,10 @@ def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: 
     chosen parameters include the epochs that validation chose (``max_epochs``).
     ``log_trial(trial_number, params, value, state, curve, fit_seconds)`` records each
     trial.
+
+    ``objective(model, view)``, where given, scores a trial instead: a task's metric on
+    the split as :func:`dimred.tasks.held_out` views it (minimised: a score comes
+    negated). The validation loss then only chooses the epochs, and prunes nothing.
     """
     import optuna
 
@@ -228,7 +234,7 @@ def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: 
     n_trials = tuning["n_trials"]
     tries = surplus = 0
 
-    def objective(trial) -> float:
+    def run_trial(trial) -> float:
         nonlocal surplus
         for name, value in process_tags().items():  # so that a rival can tell it is alive
             trial.set_user_attr(name, value)
@@ -241,6 +247,8 @@ def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: 
 
         def report(epoch: int, loss: float) -> None:
             curve.append(loss)
+            if objective is not None:
+                return  # a lagging loss says little of the task: nothing is pruned
             trial.report(loss, epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned
@@ -261,7 +269,11 @@ def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: 
         if curve:
             trial.set_user_attr("best_epochs", int(np.argmin(curve)) + 1)
         seconds = time.perf_counter() - start
-        value = relative_error(X_validation, model.inverse_transform(model.transform(X_validation)))
+        if objective is None:
+            value = relative_error(X_validation,
+                                   model.inverse_transform(model.transform(X_validation)))
+        else:
+            value = objective(model, held_out(data, fit_rows, validation_rows))
         log_trial(trial.number, params, value, "COMPLETE", curve, seconds)
         return value
 
@@ -274,7 +286,7 @@ def tune(estimator: Any, data: Bunch, space: dict, tuning: dict, *, study_name: 
             time.sleep(POLL_SECONDS)  # the last trials are a rival's: wait for them
             continue
         # One trial at a time, so that the count is read again before each.
-        study.optimize(objective, n_trials=1, catch=(FloatingPointError, _Surplus))
+        study.optimize(run_trial, n_trials=1, catch=(FloatingPointError, _Surplus))
         tries += 1
     done = _finished(study)
     complete = [t for t in done if t.state == optuna.trial.TrialState.COMPLETE]

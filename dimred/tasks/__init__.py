@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from dimred._plugins import SearchPath, is_import_path, load_object
-from dimred.tasks._base import SIDE_INFORMATION, Task, TaskResult
+from dimred.tasks._base import SIDE_INFORMATION, Task, TaskResult, held_out
 from dimred.tasks.forecast import Forecast
 from dimred.tasks.neighbours import Neighbours
 from dimred.tasks.parametric import Parametric
@@ -55,4 +55,4 @@ def build_task(options: dict[str, Any], search_path: SearchPath = None) -> Task:
 
 
 __all__ = ["SIDE_INFORMATION", "TASKS", "Forecast", "Neighbours", "Parametric", "Task",
-           "TaskResult", "build_task", "resolve_task"]
+           "TaskResult", "build_task", "held_out", "resolve_task"]

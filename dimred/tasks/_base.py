@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
 
+from dimred.contract.capabilities import Capabilities, capabilities
+
 #: Side information a task may need, and the data-set keys (training, test) holding it.
 SIDE_INFORMATION: dict[str, tuple[str, str]] = {
     "params": ("params_train", "params_test"),
@@ -30,6 +32,8 @@ class TaskResult:
 
     metrics: dict[str, float]
     curves: dict[str, list[float]] = field(default_factory=dict)
+    #: Options the task chose on a validation split (its own search), logged as JSON.
+    chosen: dict[str, Any] = field(default_factory=dict)
 
 
 class Task(ABC):
@@ -45,6 +49,9 @@ class Task(ABC):
     #: Whether it needs the reducer's ``inverse_transform``; a reducer without one gets
     #: blank metrics, as with any capability it lacks.
     decodes: ClassVar[bool] = False
+    #: The names of the metrics :meth:`run` returns (a suite's tuning objective must be
+    #: one of them); empty: not declared, and not checked.
+    metrics: ClassVar[tuple[str, ...]] = ()
 
     def missing(self, data: Any) -> list[str]:
         """What ``data`` lacks that the task needs, as phrases for a message."""
@@ -52,9 +59,11 @@ class Task(ABC):
                 if not all(_present(data, key) for key in SIDE_INFORMATION[need])
                 or (need == "labels" and not _are_classes(data))]
 
-    def can_run(self, reducer: Any) -> bool:
-        """Whether ``reducer`` offers what the task uses."""
-        return not self.decodes or callable(getattr(reducer, "inverse_transform", None))
+    def can_run(self, reducer: Any, can: Capabilities | None = None) -> bool:
+        """Whether the fitted ``reducer`` offers what the task uses, by its capabilities
+        (``can``, found from it when not given: pass the ones measured with its codes so
+        that a decoder declared but not fitted counts as none)."""
+        return not self.decodes or (can or capabilities(reducer)).reconstructs
 
     @abstractmethod
     def run(self, reducer: Any, data: Any) -> TaskResult:
@@ -77,7 +86,15 @@ def _are_classes(data: Any) -> bool:
     return type_of_target(np.asarray(data["y_train"])) in ("binary", "multiclass")
 
 
-def relative(X: np.ndarray, estimate: np.ndarray) -> float:
-    """``||X - estimate||_F / ||X||_F`` in float64."""
-    X = np.asarray(X, dtype=np.float64)
-    return float(np.linalg.norm(X - estimate) / np.linalg.norm(X))
+def held_out(data: Any, fit_rows: np.ndarray, validation_rows: np.ndarray) -> dict[str, Any]:
+    """``data`` as a task sees a validation split of its training rows: the fit rows as
+    its training rows, the validation rows as its test rows, the side information
+    aligned with both. A task measured on it never meets the test set (tuning for a
+    task, choosing a task's own options)."""
+    X = data["X_train"]
+    view = {"X_train": X[fit_rows], "X_test": X[validation_rows]}
+    for train_key, test_key in SIDE_INFORMATION.values():
+        if _present(data, train_key):
+            values = np.asarray(data[train_key])
+            view[train_key], view[test_key] = values[fit_rows], values[validation_rows]
+    return view

@@ -44,6 +44,8 @@ class Forecast(Task):
 
     needs = ("times",)
     decodes = True
+    metrics = (TaskMetric.FORECAST_ERROR_1, TaskMetric.FORECAST_ERROR_10,
+               TaskMetric.FORECAST_ERROR)
 
     def __init__(self, dynamics: str = "dmd", *, svd_rank: float = -1,
                  hidden_layer_sizes: tuple[int, ...] = (64, 64), random_state: int = 0):

@@ -37,6 +37,9 @@ class Neighbours(Task):
     random_state : int, default=0
     """
 
+    metrics = (TaskMetric.TRUSTWORTHINESS, TaskMetric.CONTINUITY, TaskMetric.KNN_ACCURACY,
+               TaskMetric.PROBE_ACCURACY)
+
     def __init__(self, n_neighbors: int = 10, *, subsample: int = 2000, knn: int = 3,
                  random_state: int = 0):
         for name, value in (("n_neighbors", n_neighbors), ("subsample", subsample),

@@ -9,6 +9,8 @@ may still regress badly.
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -20,10 +22,14 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
+from dimred.arrays._streams import relative_error
 from dimred.schema import TaskMetric
-from dimred.tasks._base import Task, TaskResult, relative
+from dimred.tasks._base import Task, TaskResult, held_out
 
 REGRESSORS = ("rbf", "gpr", "knn", "mlp")
+#: What ``search`` may choose, per regressor.
+SEARCHABLE = {"rbf": ("kernel", "epsilon", "smoothing"), "knn": ("n_neighbors",),
+              "gpr": (), "mlp": ()}
 
 
 class Parametric(Task):
@@ -49,19 +55,38 @@ class Parametric(Task):
         Defaults as EZyRB's ``RBF``: thin-plate spline, epsilon 1, interpolation.
     n_neighbors : int, default=5
         For ``"knn"``.
+    search : dict of str to list, optional
+        Options to choose among, by the error of the reduced-order model at held-out
+        parameters: ``kernel``, ``epsilon`` and ``smoothing`` for ``"rbf"``,
+        ``n_neighbors`` for ``"knn"`` (``"gpr"`` fits its kernel by marginal likelihood).
+        The split is ``data["validation_split"]`` (fit rows, validation rows) where the
+        data carries one (a suite's cell gives its tuning split, whole μ held out), else
+        a fifth of the training parameter points, drawn with ``random_state``. Every
+        combination is tried, each regressed from the fit rows' codes; the chosen one
+        is refitted on all training rows. The test rows are not seen.
     random_state : int, default=0
-        For ``"gpr"``'s optimizer restarts and ``"mlp"``'s initialisation.
+        For ``"gpr"``'s optimizer restarts, ``"mlp"``'s initialisation and the search's
+        split.
     """
 
     needs = ("params",)
     decodes = True
+    metrics = (TaskMetric.ROM_ERROR, TaskMetric.PROJECTION_ERROR, TaskMetric.REGRESSION_ERROR,
+               TaskMetric.VALIDATION_ROM_ERROR)
 
     def __init__(self, regressor: str = "rbf", *, with_time: bool = True,
                  scale_inputs: bool = True, kernel: str = "thin_plate_spline",
                  epsilon: float = 1.0, smoothing: float = 0.0, n_neighbors: int = 5,
-                 random_state: int = 0):
+                 search: dict[str, list] | None = None, random_state: int = 0):
         if regressor not in REGRESSORS:
             raise ValueError(f"regressor must be one of {REGRESSORS}, got {regressor!r}")
+        for name, values in (search or {}).items():
+            if name not in SEARCHABLE[regressor]:
+                raise ValueError(f"search: {name!r} is not an option of regressor "
+                                 f"{regressor!r} to search; it has {SEARCHABLE[regressor]}")
+            if not isinstance(values, list) or not values:
+                raise ValueError(f"search: {name} must be a non-empty list of values")
+        self.search = dict(search or {})
         self.regressor, self.with_time, self.scale_inputs = regressor, with_time, scale_inputs
         self.kernel, self.epsilon, self.smoothing = kernel, float(epsilon), float(smoothing)
         self.n_neighbors, self.random_state = int(n_neighbors), random_state
@@ -109,15 +134,56 @@ class Parametric(Task):
         # Codes and fields as numpy: a streamed (dask) data set's test block is read here.
         codes = np.asarray(reducer.transform(data["X_train"]))
         X_test = np.asarray(data["X_test"])
-        model = np.asarray(reducer.inverse_transform(self.predict_codes(codes, data)))
+        chosen, validation_error = self.choose(reducer, codes, data)
+        task = self.with_options(chosen)
+        model = np.asarray(reducer.inverse_transform(task.predict_codes(codes, data)))
         projected = np.asarray(reducer.inverse_transform(reducer.transform(X_test)))
         norm = np.linalg.norm(np.asarray(X_test, dtype=np.float64))
-        return TaskResult({
-            TaskMetric.ROM_ERROR: relative(X_test, model),
-            TaskMetric.PROJECTION_ERROR: relative(X_test, projected),
+        metrics = {
+            TaskMetric.ROM_ERROR: relative_error(X_test, model),
+            TaskMetric.PROJECTION_ERROR: relative_error(X_test, projected),
             TaskMetric.REGRESSION_ERROR: float(np.linalg.norm(
                 np.asarray(projected, dtype=np.float64) - model) / norm),
-        })
+        }
+        if self.search:
+            metrics[TaskMetric.VALIDATION_ROM_ERROR] = validation_error
+        return TaskResult(metrics, chosen=chosen)
+
+    def with_options(self, options: dict[str, Any]) -> Parametric:
+        """This task with ``options`` set, and no search."""
+        settings = {name: getattr(self, name) for name in (
+            "with_time", "scale_inputs", "kernel", "epsilon", "smoothing", "n_neighbors",
+            "random_state")}
+        return Parametric(self.regressor, **{**settings, **options})
+
+    def choose(self, reducer: Any, codes: np.ndarray, data: Any) -> tuple[dict, float]:
+        """The combination of :attr:`search` whose reduced-order model, regressed from the
+        fit rows, has the lowest error at the validation rows, and that error; ``({},
+        nan)`` without a search."""
+        if not self.search:
+            return {}, math.nan
+        fit_rows, validation_rows = data.get("validation_split") or self._split(data)
+        view = held_out(data, fit_rows, validation_rows)
+        X_validation = np.asarray(view["X_test"])
+        errors = {}
+        for values in itertools.product(*self.search.values()):
+            options = dict(zip(self.search, values, strict=True))
+            predicted = self.with_options(options).predict_codes(codes[fit_rows], view)
+            errors[tuple(values)] = relative_error(
+                X_validation, np.asarray(reducer.inverse_transform(predicted)))
+        best = min(errors, key=errors.get)  # the first of equals: the order given
+        return dict(zip(self.search, best, strict=True)), errors[best]
+
+    def _split(self, data: Any) -> tuple[np.ndarray, np.ndarray]:
+        """A fifth of the training parameter points (at least one), held out whole."""
+        points, group = np.unique(self.inputs(dict(data, times_train=None), "train"),
+                                  axis=0, return_inverse=True)
+        if len(points) < 2:
+            raise ValueError("a search needs at least two training parameter points")
+        held = np.random.default_rng(self.random_state).choice(
+            len(points), max(1, len(points) // 5), replace=False)
+        validation = np.isin(group.ravel(), held)
+        return np.flatnonzero(~validation), np.flatnonzero(validation)
 
 
 __all__ = ["Parametric"]
