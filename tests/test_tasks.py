@@ -177,8 +177,9 @@ class CodeNorm(Task):
     """The mean norm of the test codes: a user's task in a file beside the suite."""
 
     def run(self, reducer, data):
-        codes = reducer.transform(data["X_test"])
-        return TaskResult({"mean_code_norm": float(np.linalg.norm(codes, axis=1).mean())})
+        norms = np.linalg.norm(np.asarray(reducer.transform(data["X_test"])), axis=1)
+        return TaskResult({"mean_code_norm": float(norms.mean())},
+                          curves={"code_norm_curve": norms.tolist()})
 '''
 
 
@@ -210,6 +211,9 @@ def test_tasks_run_in_the_cell_and_log_under_their_names(tmp_path):
     report = write_report(uri, ["tasks"], tmp_path / "report").read_text()
     assert "Verdict on rom/rom_error (lower is better)" in report
     assert "Verdict on rom/task_seconds" not in report
+    assert "Verdict on norm/code_norm_curve" not in report  # a curve is drawn, not judged
+    for figure in ("mine_rom.png", "mine_norm.png", "mine_norm_code_norm_curve.png"):
+        assert f"]({figure})" in report and (tmp_path / "report" / figure).stat().st_size
 
 
 def test_a_task_its_data_cannot_feed_is_refused_at_its_line(tmp_path):

@@ -22,9 +22,10 @@ from dimred.report._runs import (
     load_runs,
     load_trials,
 )
+from dimred.report._tasks import task_section
 from dimred.report._tuning import tuning_figure
 from dimred.report._verdicts import mean_and_interval, verdict_table
-from dimred.schema import HIGHER_IS_BETTER, Metric, Param, TaskMetric
+from dimred.schema import Metric, Param
 
 #: Leaderboard columns: (metric, header, format).
 LEADERBOARD = (
@@ -88,7 +89,8 @@ def write_report(tracking_uri: str, experiments: list[str] | None, out: str | Pa
             continue
         lines += _leaderboard(rows)
         lines += verdict_table(rows)
-        lines += _task_verdicts(rows)
+        lines += task_section(rows, dataset, colours, tracking_uri,
+                              lambda figure, name, alt: _figure(figure, out, name, alt))
         lines += _latent_size_needed(rows)
         lines += _latent_use(rows, dataset, colours, out)
         lines += _figure(_plots.measures_figure(rows, dataset, colours), out,
@@ -156,16 +158,6 @@ def _anchors(finished: pd.DataFrame) -> list[str]:
         lines.append(f"| {anchor.what} | {anchor.published:.2f} | {anchor.source} | "
                      f"{measured} | {where} |")
     return [*lines, ""]
-
-
-def _task_verdicts(rows: pd.DataFrame) -> list[str]:
-    """One verdict table per task metric the cells logged (``TASK/metric``)."""
-    lines = []
-    for column in sorted(name for name in rows.columns if "/" in str(name)):
-        name = column.rpartition("/")[2]
-        if name != TaskMetric.TASK_SECONDS:
-            lines += verdict_table(rows, column, higher_is_better=name in HIGHER_IS_BETTER)
-    return lines
 
 
 def _leaderboard(rows: pd.DataFrame) -> list[str]:

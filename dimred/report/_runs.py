@@ -8,7 +8,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from dimred.schema import CELL_KIND, TRIAL_KIND, Metric, Param, Tag, TaskMetric
+from dimred.schema import CELL_KIND, TRIAL_KIND, Metric, Param, Tag
 
 #: Metrics a report reads; a run lacking one (a method without a likelihood) gets NaN.
 METRICS = tuple(Metric)
@@ -50,9 +50,9 @@ def load_runs(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
         table[name] = runs.get(f"params.{name}")
     for name in METRICS:
         table[name] = pd.to_numeric(runs.get(f"metrics.{name}"), errors="coerce")
-    for column in runs.columns:  # the tasks' metrics, logged as TASK/metric
+    for column in runs.columns:  # the tasks' metrics (a user task's too): TASK/metric
         task, _, name = column.removeprefix("metrics.").rpartition("/")
-        if column.startswith("metrics.") and task and name in set(TaskMetric):
+        if column.startswith("metrics.") and task and name:
             table[f"{task}/{name}"] = pd.to_numeric(runs[column], errors="coerce")
     for name in TAGS:
         table[name.removeprefix("dimred.")] = runs.get(f"tags.{name}")

@@ -28,7 +28,8 @@ SIDE_INFORMATION: dict[str, tuple[str, str]] = {
 @dataclass
 class TaskResult:
     """What a task measured: values keyed by :class:`dimred.schema.TaskMetric` names (or
-    a user task's own), and curves (one value per step)."""
+    a user task's own), and curves (one value per step, named ``*_curve``: the report
+    draws them against the step)."""
 
     metrics: dict[str, float]
     curves: dict[str, list[float]] = field(default_factory=dict)
