@@ -238,15 +238,9 @@ def test_a_users_task_runs_on_dask(tmp_path, monkeypatch):
     from dask.distributed import LocalCluster
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    # A .npy with params.npy beside it: memory-mapped and read as dask arrays, which
+    # a one-thread worker computes in the cell's own thread (it had waited forever).
     suite = _files(tmp_path)
-    # An .npz with the parameters as named arrays: a .npy is memory-mapped and split
-    # into dask arrays, whose compute inside a one-thread worker waits for a thread.
-    data = affine(n_train=50, n_test=0)
-    np.savez(tmp_path / "snapshots.npz", X=data.X_train, mu_1=data.params_train[:, 0],
-             mu_2=data.params_train[:, 1])
-    suite.write_text(suite.read_text().replace(
-        f'source = "file:{tmp_path / "snapshots.npy"}"',
-        f'source = "file:{tmp_path / "snapshots.npz"}"\nkey = "X"\nparams = ["mu_1", "mu_2"]'))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
                       silence_logs=logging.CRITICAL) as cluster:

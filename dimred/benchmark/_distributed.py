@@ -81,6 +81,7 @@ def execute(cells: list[Cell], work: Callable[..., tuple[str, str]], *, address:
 
 def _task(work: Callable[..., tuple[str, str]], cell: Cell,
           slots_per_host: dict[str, int]) -> tuple[str, str]:
+    import dask
     import torch
     from distributed import get_worker
 
@@ -88,5 +89,9 @@ def _task(work: Callable[..., tuple[str, str]], cell: Cell,
     host = worker.address.rpartition("://")[2].rpartition(":")[0]
     threads = max(1, (os.cpu_count() or 1) // max(1, slots_per_host.get(host, 1)))
     torch.set_num_threads(threads)
-    with threadpool_limits(limits=threads):
+    # A streamed data set is dask arrays over its file: computed inside this task with
+    # the worker's scheduler, each block would wait for a thread of the worker that the
+    # task itself holds (a one-thread worker never gets it). The cell is the unit of
+    # parallelism: its blocks are read in this thread.
+    with threadpool_limits(limits=threads), dask.config.set(scheduler="synchronous"):
         return work(cell, tags={Tag.WORKER: worker.address, Tag.THREADS: str(threads)})
