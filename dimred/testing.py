@@ -253,8 +253,9 @@ def check_task(task: Any, data: Bunch | None = None) -> None:
     It is run on a POD fitted to ``data`` (default :func:`task_data`, which has
     parameters, times and labels) and must: find nothing missing there, leave the
     reducer as fitted (a task never refits), return a :class:`~dimred.tasks.TaskResult`
-    of finite float metrics and curves, give the same result twice, and, if it decodes,
-    decline a reducer without ``inverse_transform``.
+    of finite float metrics (among :attr:`~dimred.tasks.Task.metrics`, where it declares
+    them) and curves (named ``*_curve``), give the same result twice, and, if it
+    decodes, decline a reducer without ``inverse_transform``.
 
     Raises
     ------
@@ -275,6 +276,11 @@ def check_task(task: Any, data: Bunch | None = None) -> None:
                         *((name, v) for name, curve in result.curves.items() for v in curve)]:
         assert isinstance(name, str) and np.isfinite(value), f"{task!r}: {name} = {value!r}"
     assert task.run(reducer, data).metrics == result.metrics, f"{task!r} is not repeatable"
+    undeclared = set(result.metrics) - set(task.metrics)
+    assert not task.metrics or not undeclared, (
+        f"{task!r} measured {sorted(undeclared)}, not among its declared metrics")
+    for name in result.curves:
+        assert name.endswith("_curve"), f"{task!r}: curve {name!r} must be named *_curve"
     if task.decodes:
         assert not task.can_run(_EncoderOnly()), f"{task!r} would run without a decoder"
 

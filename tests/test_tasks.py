@@ -23,7 +23,7 @@ from dimred.benchmark._browse import comparison_url
 from dimred.datasets import load_dataset
 from dimred.report import write_report
 from dimred.schema import TaskMetric
-from dimred.tasks import Forecast, Neighbours, Parametric
+from dimred.tasks import Forecast, Neighbours, Parametric, TaskResult
 from dimred.testing import check_task
 from tests._suites import cell_runs, write_suite
 
@@ -263,3 +263,11 @@ def test_check_task_passes_the_built_ins_and_catches_a_task_that_refits():
 
     with pytest.raises(AssertionError, match="refit"):
         check_task(Refits())
+
+    class Undeclared(Parametric):
+        def run(self, reducer, data):
+            result = super().run(reducer, data)
+            return TaskResult({**result.metrics, "rom_eror": 0.0})  # a typo
+
+    with pytest.raises(AssertionError, match=r"measured \['rom_eror'\], not among"):
+        check_task(Undeclared())
