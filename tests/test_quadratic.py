@@ -12,6 +12,7 @@ import pytest
 
 from dimred import POD, QuadraticManifold
 from dimred.benchmark._model import log_estimator
+from dimred.linear._blocks import BLOCK_BYTES
 from dimred.linear._quadratic import quadratic_features
 from dimred.testing import check_reducer
 
@@ -102,3 +103,58 @@ def test_float32_in_float32_out_and_the_contract(tmp_path):
 def test_too_many_components_are_refused_before_any_work():
     with pytest.raises(ValueError, match="n_components=5 must be below"):
         QuadraticManifold(n_components=5).fit(np.ones((10, 5)))
+
+
+def wide(n_samples=40, n_features=3000, seed=4) -> np.ndarray:
+    """Snapshots wider than they are many, on a curve in a few directions plus noise."""
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(-1, 1, size=(n_samples, 1))
+    directions = rng.normal(size=(4, n_features))
+    return (np.hstack([t, t**2, np.sin(2 * t), 0.1 * rng.normal(size=(n_samples, 1))])
+            @ directions + 0.01 * rng.normal(size=(n_samples, n_features)))
+
+
+def test_wide_data_by_the_method_of_snapshots_equals_a_direct_solve():
+    X = wide()
+    qm = QuadraticManifold(n_components=2, regularization=1e-6).fit(X)
+    pod = POD(2).fit(X)
+    np.testing.assert_allclose(qm.components_, pod.components_, atol=1e-10)
+    centred = X - X.mean(axis=0)
+    q = centred @ pod.components_.T
+    features = quadratic_features(q) - quadratic_features(q).mean(axis=0)
+    alpha = qm.regularization_
+    stacked = np.vstack([features, np.sqrt(alpha) * np.eye(features.shape[1])])
+    target = np.vstack([centred - q @ pod.components_,
+                        np.zeros((features.shape[1], X.shape[1]))])
+    W = np.linalg.lstsq(stacked, target, rcond=None)[0]
+    np.testing.assert_allclose(qm.quadratic_, W, atol=1e-9 * np.abs(W).max())
+
+
+@pytest.mark.parametrize("basis", ["leading", "greedy"])
+def test_memory_mapped_and_dask_snapshots_are_streamed_to_the_same_fit(tmp_path, basis):
+    import tracemalloc
+
+    import dask.array as da
+
+    X = wide(n_samples=80, n_features=400_000).astype(np.float32)
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    in_memory = QuadraticManifold(n_components=3, basis=basis).fit(X)
+    tracemalloc.start()
+    streamed = QuadraticManifold(n_components=3, basis=basis).fit(mapped)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # What it holds while fitting: the 3 modes and 6 rows of W in float64, their
+    # float32 copies, the mean, and a column slab or two of the centred X; a float64
+    # copy of X would be 80 rows of float64, and all its modes as many.
+    row = X.shape[1] * 8
+    assert peak < 1.5 * 10 * row + 2 * BLOCK_BYTES < 0.6 * 80 * row, peak / row
+    chunked = QuadraticManifold(n_components=3, basis=basis).fit(
+        da.from_array(X, chunks=(10, 5000)))
+    for fitted in (streamed, chunked):
+        assert fitted.quadratic_.dtype == np.float32
+        np.testing.assert_array_equal(fitted.basis_indices_, in_memory.basis_indices_)
+        for name in ("components_", "quadratic_", "mean_"):
+            expected = getattr(in_memory, name)
+            np.testing.assert_allclose(getattr(fitted, name), expected, rtol=1e-5,
+                                       atol=1e-6 * np.abs(expected).max())

@@ -10,8 +10,12 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from dimred._sklearn_compat import Interval, StrOptions, _fit_context
+from dimred.arrays._out_of_core import is_dask_array
 from dimred.contract._reducer import ReducerMixin
+from dimred.linear._blocks import BLAS, BLOCK_BYTES, in_parallel, widest
+from dimred.linear._out_of_core import centred_slab, dask_gram
 from dimred.linear._pod import POD
+from dimred.linear._pod_solvers import _snapshot_gram, column_means, dask_centred, gram_workers
 
 
 def quadratic_features(codes: np.ndarray) -> np.ndarray:
@@ -31,6 +35,56 @@ def _spectral(features: np.ndarray, regularization: float):
     with np.errstate(divide="ignore", invalid="ignore"):
         ridge = np.where(kept, singular / (singular**2 + alpha), 0.0)
     return left, singular, right_t, ridge, alpha
+
+
+def _column_slabs(n_columns: int, n_rows: int) -> list[slice]:
+    """Column slabs of an (n_rows, n_columns) float64 array of about BLOCK_BYTES."""
+    width = max(1, BLOCK_BYTES // (8 * n_rows))
+    return [slice(start, min(start + width, n_columns)) for start in range(0, n_columns, width)]
+
+
+def _pod_codes(X):
+    """The centred ``X``'s coefficients on every one of its POD modes (float64, shape
+    (n_samples, rank)), its column means, and ``times_centred(A) = A (X - mean)``.
+
+    Wide ``X``: from the Gram matrix's eigenpairs (the method of snapshots), and the
+    product one column slab at a time (a dask X: in dask's tasks). Tall ``X``: read
+    whole, its modes from POD on the covariance.
+    """
+    n_samples, n_features = X.shape
+    if n_samples > n_features:
+        X = np.asarray(X, dtype=np.float64)
+        pod = POD().fit(X)
+        centred = X - pod.mean_
+        return centred @ pod.components_.T, pod.mean_, lambda A: A @ centred
+    if is_dask_array(X):
+        mean = column_means(X)
+        with BLAS.limit(limits=1, user_api="blas"):  # as POD's: one BLAS thread per task
+            gram = dask_gram(X, mean, None, np.float64, axis=1).compute()
+    else:
+        gram, mean = _snapshot_gram(X, True, None, np.float64,
+                                    gram_workers(X.shape, "snapshots"))
+    energies, vectors = np.linalg.eigh(gram)
+    energies, vectors = energies[::-1], vectors[:, ::-1]
+    # Directions below the Gram matrix's round-off (rank deficiency: at most
+    # n_samples - 1 after centring) are no modes.
+    defined = energies > n_samples * np.finfo(np.float64).eps * max(energies[0], 0.0)
+    codes = vectors[:, defined] * np.sqrt(energies[defined])
+
+    def times_centred(A: np.ndarray) -> np.ndarray:
+        if is_dask_array(X):
+            return np.asarray((A @ dask_centred(X, mean, None, np.float64)).compute())
+        out = np.empty((A.shape[0], n_features))
+
+        def multiply(share: list[slice]) -> None:
+            buffer = np.empty((n_samples, widest(share)))
+            for cols in share:
+                out[:, cols] = A @ centred_slab(X, cols, mean[cols], None, buffer)
+
+        in_parallel(multiply, n_features, n_samples * 8)
+        return out
+
+    return codes, mean, times_centred
 
 
 class QuadraticManifold(ReducerMixin, BaseEstimator):
@@ -85,8 +139,9 @@ class QuadraticManifold(ReducerMixin, BaseEstimator):
         The absolute ridge penalty used.
     training_error_ : float
         Mean squared error per entry on the training rows.
-    pod_ : POD
-        All the training data's POD modes (the candidates, and the span of ``W``).
+    singular_values_ : ndarray of shape (n_modes,)
+        The singular values of the centred training data: every POD mode's, the
+        candidates and the span of ``W`` (n_modes = its rank).
 
     Examples
     --------
@@ -125,15 +180,21 @@ class QuadraticManifold(ReducerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: ArrayLike, y: None = None) -> QuadraticManifold:
-        """Fit the modes and the quadratic term on ``X`` (n_samples, n_features)."""
-        X = self._validate_input(X, reset=True)
+        """Fit the modes and the quadratic term on ``X`` (n_samples, n_features).
+
+        ``X`` may be memory-mapped or dask. Wide data (n_samples ≤ n_features, the
+        snapshots of a simulation) is streamed as POD's method of snapshots streams it:
+        two passes in float64 column slabs, the Gram matrix, then the chosen modes and
+        ``W`` together, never a copy of ``X`` nor all its modes. Tall data is read whole
+        (its codes on every mode are as large as it is).
+        """
+        X = self._validate_rows(X, reset=True)
         k = self.n_components
         if k >= min(X.shape):
             raise ValueError(f"n_components={k} must be below min(n_samples, n_features) "
                              f"(n_samples = {X.shape[0]}, n_features = {X.shape[1]}): the "
                              "quadratic term needs modes left over.")
-        self.pod_ = POD().fit(X.astype(np.float64))
-        codes = (X.astype(np.float64) - self.pod_.mean_) @ self.pod_.components_.T
+        codes, mean, times_centred = _pod_codes(X)
         n_modes = codes.shape[1]
         chosen = list(range(k))
         if self.basis == "greedy":
@@ -141,19 +202,38 @@ class QuadraticManifold(ReducerMixin, BaseEstimator):
             greedy = self._greedy(codes, n_candidates)
             if self._error(codes, greedy) < self._error(codes, chosen):
                 chosen = greedy
-        rest = [mode for mode in range(n_modes) if mode not in chosen]
-        features = quadratic_features(codes[:, chosen])
-        self.feature_mean_ = features.mean(axis=0)
+        linear = codes[:, chosen]
+        features = quadratic_features(linear)
+        feature_mean = features.mean(axis=0)
         left, _, right_t, ridge, self.regularization_ = _spectral(
-            features - self.feature_mean_, self.regularization)
-        weights = right_t.T @ (ridge[:, None] * (left.T @ codes[:, rest]))
+            features - feature_mean, self.regularization)
+        # The ridge solution's map from the rows' residuals to W; the residual of X on
+        # the chosen modes V is X_c - Q V, so W = M X_c - (M Q) V, and V = Λ⁻¹ Qᵀ X_c:
+        # both products with the centred X in one pass.
+        solve = right_t.T @ (ridge[:, None] * left.T)
+        energies = np.einsum("ij,ij->j", linear, linear)
+        product = times_centred(np.vstack([linear.T / energies[:, None], solve]))
+        modes, quadratic = product[:k], product[k:]  # views: W is formed in place
+        correction = solve @ linear
+        for cols in _column_slabs(product.shape[1], product.shape[0]):
+            quadratic[:, cols] -= correction @ modes[:, cols]
+        # Signs as POD's (the largest entry of each mode positive): a product q_i q_j's
+        # row of W changes sign with one of its factors.
+        signs = np.sign(modes[np.arange(k), np.argmax(np.abs(modes), axis=1)])
+        signs[signs == 0] = 1.0
+        first, second = np.triu_indices(k)
+        pair_signs = signs[first] * signs[second]
+        modes *= signs[:, None]
+        quadratic *= pair_signs[:, None]
         dtype = X.dtype
         self.basis_indices_ = np.asarray(chosen)
-        self.components_ = self.pod_.components_[chosen].astype(dtype)
-        self.quadratic_ = (weights @ self.pod_.components_[rest]).astype(dtype)
-        self.mean_ = self.pod_.mean_.astype(dtype)
+        self.components_ = modes.astype(dtype)
+        self.quadratic_ = quadratic.astype(dtype)
+        self.feature_mean_ = feature_mean * pair_signs
+        self.mean_ = mean.astype(dtype)
+        self.singular_values_ = np.sqrt(np.einsum("ij,ij->j", codes, codes))
         self.n_components_ = k
-        self.training_error_ = self._error(codes, chosen) / X.size
+        self.training_error_ = self._error(codes, chosen) / (X.shape[0] * X.shape[1])
         return self
 
     def _error(self, codes: np.ndarray, chosen: list[int]) -> float:
