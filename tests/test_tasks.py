@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import Bunch
@@ -134,6 +137,27 @@ def test_the_parametric_task_recovers_an_affine_map_to_round_off_with_pod(regres
     assert result[TaskMetric.ROM_ERROR] < (1e-10 if regressor == "rbf" else 1e-4)
     one_mode = Parametric(regressor).run(POD(n_components=1).fit(data.X_train), data)
     assert one_mode.metrics[TaskMetric.ROM_ERROR] > 1e-3  # the planted shortfall
+
+
+def test_the_gpr_weighs_codes_by_their_energy_not_each_to_unit_variance():
+    """One energetic code smooth in mu beside eight tiny noisy ones: a kernel fitted to
+    every code scaled to unit variance (scikit-learn's normalize_y) takes them all for
+    noise and predicts the mean; one common scale keeps the smooth code."""
+    rng = np.random.default_rng(0)
+    mu = rng.uniform(0, 1, size=(260, 2))
+    X = np.hstack([10 * np.sin(3 * mu[:, :1]) * np.cos(2 * mu[:, 1:]),
+                   0.01 * rng.normal(size=(260, 8))])
+    data = Bunch(X_train=X[:200], X_test=X[200:], params_train=mu[:200],
+                 params_test=mu[200:])
+    error = Parametric("gpr", scale_inputs=False).run(IDENTITY.fit(data.X_train), data)
+    assert error.metrics[TaskMetric.ROM_ERROR] < 0.02
+    kernel = (ConstantKernel() * RBF(np.ones(2), length_scale_bounds=(1e-2, 1e2))
+              + WhiteKernel(1e-6, noise_level_bounds=(1e-12, 1e-1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # it ends at its bounds: the point
+        unit = GaussianProcessRegressor(kernel, normalize_y=True, random_state=0).fit(
+            data.params_train, data.X_train).predict(data.params_test)
+    assert np.linalg.norm(unit - data.X_test) / np.linalg.norm(data.X_test) > 0.3
 
 
 def test_a_file_with_params_npy_beside_it_feeds_the_parametric_task(tmp_path):
