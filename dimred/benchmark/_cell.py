@@ -167,11 +167,11 @@ def _tune(cell: Cell, data: Bunch, estimator, tracker: SuiteTracker) -> TuningRe
     of its own, and set the chosen parameters on it. Shared across seeds, the trials run
     as the first seed's cell would run them, and are named after that cell."""
     tuning_cell = cell.tuning_cell
-    objective, scored_as = _objective(cell), Metric.VALIDATION_RELATIVE_ERROR
-    if objective is not None:
+    objective = _objective(cell)
+    scored_as, sign = Metric.VALIDATION_RELATIVE_ERROR, 1.0
+    if objective is not None:  # a trial logs the task's metric as it is, not negated
         label, _, metric = cell.tuning["objective"].partition("/")
-        scored_as = f"{label}/validation_{metric}"
-    sign = objective_sign(cell.tuning["objective"]) if objective is not None else 1.0
+        scored_as, sign = f"{label}/validation_{metric}", objective_sign(metric)
 
     def log_trial(number: int, params: dict, value: float, state: str,
                   curve: list[float], seconds: float) -> None:
@@ -209,7 +209,7 @@ def _objective(cell: Cell):
         return None
     label, _, metric = cell.tuning["objective"].partition("/")
     task = build_task(cell.evaluation["tasks"][label], cell.search_path)
-    sign = objective_sign(cell.tuning["objective"])
+    sign = objective_sign(metric)
 
     def objective(model, view) -> float:
         if not task.can_run(model):

@@ -88,9 +88,9 @@ def parse_objectives(value: Any, tasks: dict[str, dict[str, Any]], where: Locato
     return per_dataset
 
 
-def objective_sign(objective: str) -> float:
+def objective_sign(metric: str) -> float:
     """+1 for an error (minimised as it is), -1 for a score (minimised negated)."""
-    return -1.0 if objective.partition("/")[2] in HIGHER_IS_BETTER else 1.0
+    return -1.0 if metric in HIGHER_IS_BETTER else 1.0
 
 
 def tuning_of(tuning: dict[str, Any] | None, dataset: str) -> dict[str, Any] | None:
