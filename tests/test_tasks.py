@@ -139,10 +139,10 @@ def test_the_parametric_task_recovers_an_affine_map_to_round_off_with_pod(regres
     assert one_mode.metrics[TaskMetric.ROM_ERROR] > 1e-3  # the planted shortfall
 
 
-def test_the_gpr_weighs_codes_by_their_energy_not_each_to_unit_variance():
-    """One energetic code smooth in mu beside eight tiny noisy ones: a kernel fitted to
-    every code scaled to unit variance (scikit-learn's normalize_y) takes them all for
-    noise and predicts the mean; one common scale keeps the smooth code."""
+def test_the_gpr_fits_a_kernel_per_code():
+    """One code smooth in mu beside eight noisy ones: one kernel for all codes
+    (scikit-learn's multi-output GPR) takes them all for noise and predicts the mean;
+    a process per code keeps the smooth one."""
     rng = np.random.default_rng(0)
     mu = rng.uniform(0, 1, size=(260, 2))
     X = np.hstack([10 * np.sin(3 * mu[:, :1]) * np.cos(2 * mu[:, 1:]),
