@@ -277,7 +277,8 @@ def test_a_users_task_runs_on_dask(tmp_path, monkeypatch):
 
 
 def test_check_task_passes_the_built_ins_and_catches_a_task_that_refits():
-    for task in (Parametric(), Forecast(), Neighbours(subsample=50)):
+    for task in (*(Parametric(regressor) for regressor in ("rbf", "gpr", "knn", "mlp")),
+                 Forecast("dmd"), Forecast("mlp"), Neighbours(subsample=50)):
         check_task(task)
 
     class Refits(Parametric):

@@ -74,7 +74,7 @@ class Forecast(Task):
             operator = dmd.predict(np.eye(codes.shape[1])).real
             return lambda z: operator @ z
         model = TransformedTargetRegressor(
-            MLPRegressor(self.hidden_layer_sizes, max_iter=2000,
+            MLPRegressor(hidden_layer_sizes=self.hidden_layer_sizes, max_iter=2000,
                          random_state=self.random_state),
             transformer=StandardScaler())
         scaler = StandardScaler().fit(codes)

@@ -115,7 +115,8 @@ class Parametric(Task):
             "gpr": lambda: _GaussianProcess(inputs.shape[1], self.random_state),
             "knn": lambda: KNeighborsRegressor(self.n_neighbors, weights="distance"),
             "mlp": lambda: TransformedTargetRegressor(
-                MLPRegressor((64, 64), max_iter=2000, random_state=self.random_state),
+                MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=2000,
+                             random_state=self.random_state),
                 transformer=StandardScaler()),
         }[self.regressor]()
         return model.fit(inputs, codes).predict
