@@ -130,6 +130,7 @@ def test_wide_data_by_the_method_of_snapshots_equals_a_direct_solve():
     np.testing.assert_allclose(qm.quadratic_, W, atol=1e-9 * np.abs(W).max())
 
 
+@pytest.mark.slow  # a scale test: 128 MB of snapshots, three fits per basis
 @pytest.mark.parametrize("basis", ["leading", "greedy"])
 def test_memory_mapped_and_dask_snapshots_are_streamed_to_the_same_fit(tmp_path, basis):
     import tracemalloc
