@@ -24,7 +24,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from dimred import AE, POD
-from dimred.benchmark._evaluation import relative_error
+from dimred.arrays._streams import relative_error
 from dimred.datasets import load_dataset
 
 K = 20
