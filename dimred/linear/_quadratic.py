@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from dimred._sklearn_compat import Interval, StrOptions, _fit_context
 from dimred.arrays._out_of_core import is_dask_array
 from dimred.contract._reducer import ReducerMixin
-from dimred.linear._blocks import BLAS, BLOCK_BYTES, in_parallel, widest
+from dimred.linear._blocks import BLAS, blocks, in_parallel, widest
 from dimred.linear._out_of_core import centred_slab, dask_gram
 from dimred.linear._pod import POD
 from dimred.linear._pod_solvers import _snapshot_gram, column_means, dask_centred, gram_workers
@@ -35,12 +35,6 @@ def _spectral(features: np.ndarray, regularization: float):
     with np.errstate(divide="ignore", invalid="ignore"):
         ridge = np.where(kept, singular / (singular**2 + alpha), 0.0)
     return left, singular, right_t, ridge, alpha
-
-
-def _column_slabs(n_columns: int, n_rows: int) -> list[slice]:
-    """Column slabs of an (n_rows, n_columns) float64 array of about BLOCK_BYTES."""
-    width = max(1, BLOCK_BYTES // (8 * n_rows))
-    return [slice(start, min(start + width, n_columns)) for start in range(0, n_columns, width)]
 
 
 def _pod_codes(X):
@@ -215,7 +209,7 @@ class QuadraticManifold(ReducerMixin, BaseEstimator):
         product = times_centred(np.vstack([linear.T / energies[:, None], solve]))
         modes, quadratic = product[:k], product[k:]  # views: W is formed in place
         correction = solve @ linear
-        for cols in _column_slabs(product.shape[1], product.shape[0]):
+        for cols in blocks(product.shape[1], 8 * product.shape[0]):
             quadratic[:, cols] -= correction @ modes[:, cols]
         # Signs as POD's (the largest entry of each mode positive): a product q_i q_j's
         # row of W changes sign with one of its factors.
