@@ -110,6 +110,16 @@ def test_pod_with_dmd_is_a_direct_dmd_and_forecasts_a_linear_system_exactly():
     assert too_few.metrics[TaskMetric.FORECAST_ERROR] > 0.3
 
 
+def test_the_network_map_forecasts_one_code_without_a_warning():
+    data = linear_system()
+    pod = POD(n_components=1, center=False).fit(data.X_train)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scikit-learn warns on a column-vector target
+        result = Forecast("mlp").run(pod, data)
+    assert len(result.curves[TaskMetric.FORECAST_CURVE]) == len(data.X_test)
+    assert np.isfinite(result.metrics[TaskMetric.FORECAST_ERROR])
+
+
 def test_a_forecast_needs_a_test_block_after_the_training_rows():
     data = linear_system()
     data.times_test = data.times_test - 5.0  # the test block inside the training span

@@ -78,8 +78,10 @@ class Forecast(Task):
                          random_state=self.random_state),
             transformer=StandardScaler())
         scaler = StandardScaler().fit(codes)
-        model.fit(scaler.transform(codes[:-1]), np.diff(codes, axis=0))
-        return lambda z: z + model.predict(scaler.transform(z[None]))[0]
+        steps = np.diff(codes, axis=0)
+        # One code: a 1-d target, as scikit-learn's regressors want (a column warns).
+        model.fit(scaler.transform(codes[:-1]), steps[:, 0] if steps.shape[1] == 1 else steps)
+        return lambda z: z + np.reshape(model.predict(scaler.transform(z[None])), -1)
 
     def roll(self, codes: np.ndarray, n_steps: int) -> np.ndarray:
         """The codes of the ``n_steps`` steps after the last of ``codes``."""
