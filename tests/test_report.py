@@ -165,6 +165,28 @@ def test_anchors_appear_beside_runs_on_the_full_mnist_split():
     assert _anchors(runs[runs[Param.DATASET_SOURCE] == "digits"]) == []
 
 
+def test_an_anchor_is_met_only_by_a_network_of_its_shape():
+    from dimred.report._report import _anchors
+
+    def ae(shape, architecture="mlp", error=2.9):
+        return {Param.DATASET_SOURCE: "mnist", "n_train": "60000", "n_test": "10000",
+                "estimator": "AE", "n_components": 30, "binarize": False,
+                "dataset": "mnist", "method": f"AE {shape}", "hidden_layer_sizes": shape,
+                "architecture": architecture, Metric.TEST_SSE_PER_SAMPLE: error,
+                Metric.TEST_LOG_LIKELIHOOD: np.nan}
+
+    def line(rows):
+        return next(line for line in _anchors(pd.DataFrame(rows))
+                    if line.startswith("| AE 784-1000-500-250-30"))
+
+    # Another shape at the same k (a smaller network, a conv net with the same dense
+    # widths) measures something else: no run meets Hinton & Salakhutdinov's figure.
+    assert "no run" in line([ae("[512, 256]", error=6.5),
+                             ae("[1000, 500, 250]", architecture="conv", error=4.8)])
+    assert "2.90 | mnist/AE (1000, 500, 250), 1 seed(s)" in line(
+        [ae("[512, 256]", error=6.5), ae("(1000, 500, 250)")])
+
+
 def test_a_cell_killed_then_run_again_to_the_end_is_not_listed_as_unfinished():
     from dimred.report._report import _failures
 

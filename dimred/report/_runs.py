@@ -8,6 +8,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from dimred.references import NETWORK_PARAMS
 from dimred.schema import CELL_KIND, TRIAL_KIND, Metric, Param, Tag
 
 #: Metrics a report reads; a run lacking one (a method without a likelihood) gets NaN.
@@ -46,7 +47,7 @@ def load_runs(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
         "start_time": runs.get("start_time"),
         "artifact_uri": runs.get("artifact_uri"),
     })
-    for name in PARAMS:
+    for name in (*PARAMS, *NETWORK_PARAMS):
         table[name] = runs.get(f"params.{name}")
     for name in METRICS:
         table[name] = pd.to_numeric(runs.get(f"metrics.{name}"), errors="coerce")
