@@ -9,10 +9,11 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 
 from dimred.benchmark import load_suite, run_suite
 from dimred.cli import main
-from dimred.schema import Metric, Param
+from dimred.schema import CELL_KIND, Metric, Param, Tag
 from tests._suites import TINY, cell_runs, write_suite
 
 SUITE = TINY.replace("latent_sizes = [2]", "latent_sizes = [2, 4]") + """
@@ -197,6 +198,29 @@ def test_a_cell_killed_then_run_again_to_the_end_is_not_listed_as_unfinished():
     lines = _failures(runs)
     assert "| d/AE/k=3/seed=0 | KILLED |  |" in lines
     assert not any("k=2" in line for line in lines)
+
+
+def test_a_cell_killed_before_it_logged_its_parameters_is_known_by_its_name(tmp_path):
+    """A process killed while tuning leaves a cell run with its tags and no parameters:
+    the report names it by its ``suite_cell`` tag, and drops it once the cell finished."""
+    from dimred.report._report import _failures
+    from dimred.report._runs import load_runs
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    run_suite(load_suite(write_suite(tmp_path)), tracking_uri=uri, progress=False,
+              only="digits/PCA/*")
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("tiny").experiment_id
+    for name in ("digits/PCA/k=2/seed=0", "digits/AE/k=2/seed=0"):  # finished; never
+        run = client.create_run(experiment, run_name=name, tags={
+            Tag.KIND: CELL_KIND, Tag.SUITE_CELL: name})
+        client.set_terminated(run.info.run_id, "KILLED")
+    runs = load_runs(uri, ["tiny"])
+    killed = runs[runs.status == "KILLED"]
+    assert sorted(killed.method) == ["AE", "PCA"] and set(killed.n_components) == {2}
+    lines = _failures(runs)
+    assert "| digits/AE/k=2/seed=0 | KILLED |  |" in lines
+    assert not any("PCA" in line or "nan" in line for line in lines)
 
 
 def test_a_cell_run_again_under_a_changed_configuration_counts_once(tmp_path):

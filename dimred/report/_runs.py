@@ -57,9 +57,26 @@ def load_runs(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
             table[f"{task}/{name}"] = pd.to_numeric(runs[column], errors="coerce")
     for name in TAGS:
         table[name.removeprefix("dimred.")] = runs.get(f"tags.{name}")
+    _name_cells_by_their_tag(table)
     for name in (Param.N_COMPONENTS, Param.SEED):
         table[name] = pd.to_numeric(table[name], errors="coerce").astype("Int64")
     return table
+
+
+def _name_cells_by_their_tag(table: pd.DataFrame) -> None:
+    """Fill a cell run's dataset, method, k and seed from its ``suite_cell`` tag where
+    its parameters are missing: a process killed before it logged them (they come after
+    tuning) leaves a run tagged at its claim, which must still count as its cell's (and
+    not as "nan/nan"), so that the cell's later finished run supersedes it."""
+    if "suite_cell" not in table or table["suite_cell"].isna().all():
+        return
+    named = table["suite_cell"].astype("string").str.extract(
+        r"^(?P<dataset>[^/]+)/(?P<method>[^/]+)/k=(?P<k>\d+)/seed=(?P<seed>\d+)$")
+    for column, part in ((Param.DATASET, "dataset"), (Param.METHOD, "method"),
+                         (Param.N_COMPONENTS, "k"), (Param.SEED, "seed")):
+        missing = table[column].isna() & named[part].notna()
+        table[column] = table[column].astype(object)
+        table.loc[missing, column] = named.loc[missing, part].astype(object)
 
 
 def load_trials(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
