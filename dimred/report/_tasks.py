@@ -19,8 +19,9 @@ from dimred.schema import HIGHER_IS_BETTER, Param, TaskMetric
 CURVE_SUFFIX = "_curve"
 #: Task metrics that are costs or choices, not results: no verdict.
 NOT_VERDICTS = frozenset({TaskMetric.TASK_SECONDS, TaskMetric.VALIDATION_ROM_ERROR})
-#: Latent sizes drawn in a curve figure, at most: a panel each.
-CURVE_PANELS = 4
+#: Latent sizes drawn in a curve figure, at most (the largest): a panel each; 5 holds
+#: the usual sweep, k = 1, 2, 3, 8, 20, whole.
+CURVE_PANELS = 5
 
 
 def task_section(rows: pd.DataFrame, dataset: str, colours: dict[str, str],
