@@ -146,13 +146,12 @@ def _anchors(finished: pd.DataFrame) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for anchor in references.MNIST:
-        shaped = pd.Series([anchor.measured_by(row.get("hidden_layer_sizes"),
-                                               row.get("architecture"))
-                            for _, row in full.iterrows()], index=full.index, dtype=bool)
         match = full[(full.estimator == anchor.estimator)
                      & (full.n_components == anchor.n_components)
-                     & (full.binarize.astype(str) == anchor.binarize) & shaped]
-        match = match.dropna(subset=[anchor.metric])
+                     & (full.binarize.astype(str) == anchor.binarize)]
+        shaped = [anchor.measured_by(row.get("hidden_layer_sizes"), row.get("architecture"))
+                  for _, row in match.iterrows()]
+        match = match.loc[shaped].dropna(subset=[anchor.metric])
         if match.empty:
             measured, where = "no run", ""
         else:

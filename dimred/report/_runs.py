@@ -63,6 +63,11 @@ def load_runs(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
     return table
 
 
+#: A cell's ``suite_cell`` tag, ``dataset/method/k=K/seed=S`` (its run name), in parts.
+SUITE_CELL_PATTERN = (r"^(?P<dataset>.+)/(?P<method>[^/]+)/k=(?P<n_components>\d+)"
+                      r"/seed=(?P<seed>-?\d+)$")
+
+
 def _name_cells_by_their_tag(table: pd.DataFrame) -> None:
     """Fill a cell run's dataset, method, k and seed from its ``suite_cell`` tag where
     its parameters are missing: a process killed before it logged them (they come after
@@ -70,13 +75,11 @@ def _name_cells_by_their_tag(table: pd.DataFrame) -> None:
     not as "nan/nan"), so that the cell's later finished run supersedes it."""
     if "suite_cell" not in table or table["suite_cell"].isna().all():
         return
-    named = table["suite_cell"].astype("string").str.extract(
-        r"^(?P<dataset>[^/]+)/(?P<method>[^/]+)/k=(?P<k>\d+)/seed=(?P<seed>\d+)$")
-    for column, part in ((Param.DATASET, "dataset"), (Param.METHOD, "method"),
-                         (Param.N_COMPONENTS, "k"), (Param.SEED, "seed")):
-        missing = table[column].isna() & named[part].notna()
+    named = table["suite_cell"].astype("string").str.extract(SUITE_CELL_PATTERN)
+    for column in (Param.DATASET, Param.METHOD, Param.N_COMPONENTS, Param.SEED):
+        missing = table[column].isna() & named[column].notna()
         table[column] = table[column].astype(object)
-        table.loc[missing, column] = named.loc[missing, part].astype(object)
+        table.loc[missing, column] = named.loc[missing, column].astype(object)
 
 
 def load_trials(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
@@ -94,8 +97,7 @@ def load_trials(tracking_uri: str, experiments: list[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=["dataset", "method", "n_components", "seed", "study",
                                      "trial", "value", "seconds"])
     runs = runs[runs.status == "FINISHED"]
-    cells = runs[f"tags.{Tag.SUITE_CELL}"].str.extract(
-        r"^(?P<dataset>.+)/(?P<method>[^/]+)/k=(?P<n_components>\d+)/seed=(?P<seed>-?\d+)$")
+    cells = runs[f"tags.{Tag.SUITE_CELL}"].str.extract(SUITE_CELL_PATTERN)
     return pd.DataFrame({
         **{column: cells[column] for column in ("dataset", "method")},
         "n_components": pd.to_numeric(cells.n_components),
